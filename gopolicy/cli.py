@@ -1,0 +1,55 @@
+"""The `gopolicy` command line: one subcommand per module in gopolicy/commands/.
+
+Each command module defines ``add_parser(subparsers)`` which registers its
+arguments and sets ``func``; heavy imports (torch, numba) happen inside the
+command's function so that ``gopolicy --help`` stays instant.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# (subcommand, module under gopolicy.commands). Order = order in --help.
+COMMANDS = [
+    ("summary", "summary"),
+    ("features", "features"),
+    ("replay-check", "replay_check"),
+    ("prepare", "prepare"),
+    ("train", "train"),
+    ("eval", "evaluate"),
+    ("plot", "plot"),
+    ("gtp", "gtp"),
+    ("match", "match"),
+    ("play", "play"),
+    ("pooling-study", "pooling_study"),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gopolicy", description="AlphaGo-style Go policy networks.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS:
+        try:
+            mod = importlib.import_module(f"gopolicy.commands.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"gopolicy.commands.{module}":
+                continue  # command not built yet
+            raise
+        mod.add_parser(sub, name)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    rc = args.func(args)
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

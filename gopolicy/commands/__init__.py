@@ -1,0 +1,1 @@
+"""Subcommands of the `gopolicy` CLI, one module each (see gopolicy/cli.py)."""
