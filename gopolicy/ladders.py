@@ -28,6 +28,25 @@ NODE_BUDGET = 2000
 
 
 @njit(cache=True)
+def _mark_string(stones, nbr, p0, seen):
+    """Set seen[] on every stone of the string at p0 (so it is examined once)."""
+    col = stones[p0]
+    stack = np.empty(stones.shape[0], np.int32)
+    stack[0] = p0
+    seen[p0] = 1
+    top = 1
+    while top > 0:
+        top -= 1
+        p = stack[top]
+        for k in range(4):
+            q = nbr[p, k]
+            if q >= 0 and not seen[q] and stones[q] == col:
+                seen[q] = 1
+                stack[top] = q
+                top += 1
+
+
+@njit(cache=True)
 def _atari_captures(stones, nbr, d, out):
     """Liberties of attacking strings in atari that touch the defender string at d."""
     n = stones.shape[0]
@@ -52,7 +71,6 @@ def _atari_captures(stones, nbr, d, out):
                 stack[top] = q
                 top += 1
             elif stones[q] == opp:
-                seen[q] = 1
                 if string_liberties(stones, nbr, q, 2, lib) == 1:
                     dup = False
                     for i in range(nout):
@@ -61,6 +79,7 @@ def _atari_captures(stones, nbr, d, out):
                     if not dup and nout < out.shape[0]:
                         out[nout] = lib[0]
                         nout += 1
+                _mark_string(stones, nbr, q, seen)
     return nout
 
 
@@ -98,11 +117,12 @@ def _expand(boards, nbr, depth, d, attacker_node, moves, nmoves):
         return -1 if nm > 0 else 0
     if nl != 1:
         return 1 if nl == 0 else 0
-    # Defender: capture a chasing string in atari, or extend.
+    # Defender: extend (tried first: it settles most reads at once), or
+    # capture a chasing string in atari.
     cands = np.empty(17, np.int32)
-    nc = _atari_captures(stones, nbr, d, cands[:16])
-    cands[nc] = libs[0]
-    for i in range(nc + 1):
+    cands[0] = libs[0]
+    nc = 1 + _atari_captures(stones, nbr, d, cands[1:])
+    for i in range(nc):
         b[:] = stones
         if play_stone(b, nbr, cands[i], defender, removed) < 0:
             continue
