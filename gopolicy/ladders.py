@@ -12,7 +12,8 @@ Definition used (documented in the README):
   position where every defender option fails.
 * A ladder breaker (a defender stone on the ladder's path) shows up naturally:
   extending into it gives 3+ liberties.
-* Limits: at most ``MAX_DEPTH`` plies and ``NODE_BUDGET`` positions per read;
+* Limits: at most ``MAX_DEPTH`` plies and ``RETRY_BUDGET`` positions per read
+  (reads that exhaust the first ``NODE_BUDGET`` are redone with the larger one);
   hitting either counts as "not captured" (a ladder that long is not a ladder).
   Ko is ignored inside the reading.
 """
@@ -24,7 +25,8 @@ from numba import njit
 from gopolicy.rules_kernels import EMPTY, play_stone, string_liberties
 
 MAX_DEPTH = 100   # plies: a ladder across a 19x19 board takes ~60
-NODE_BUDGET = 2000
+NODE_BUDGET = 300     # positions read; a real ladder to the edge needs ~120
+RETRY_BUDGET = 2000   # for the few reads that exhaust NODE_BUDGET
 
 
 @njit(cache=True)
@@ -119,9 +121,16 @@ def _expand(boards, nbr, depth, d, attacker_node, moves, nmoves):
         return 1 if nl == 0 else 0
     # Defender: extend (tried first: it settles most reads at once), or
     # capture a chasing string in atari.
-    cands = np.empty(17, np.int32)
-    cands[0] = libs[0]
-    nc = 1 + _atari_captures(stones, nbr, d, cands[1:])
+    b[:] = stones
+    if play_stone(b, nbr, libs[0], defender, removed) >= 0:
+        nl2 = string_liberties(b, nbr, d, 3, tmp)
+        if nl2 >= 3:
+            return 0
+        if nl2 == 2:
+            moves[depth, nm] = libs[0]
+            nm += 1
+    cands = np.empty(16, np.int32)
+    nc = _atari_captures(stones, nbr, d, cands)
     for i in range(nc):
         b[:] = stones
         if play_stone(b, nbr, cands[i], defender, removed) < 0:
@@ -137,7 +146,7 @@ def _expand(boards, nbr, depth, d, attacker_node, moves, nmoves):
 
 
 @njit(cache=True)
-def ladder_read(stones, nbr, d, attacker_to_move, budget):
+def _ladder_search(stones, nbr, d, attacker_to_move, budget):
     """True if the string at ``d`` is captured by ladder.
 
     attacker_to_move=False: the string is in atari and its owner moves;
@@ -148,6 +157,13 @@ def ladder_read(stones, nbr, d, attacker_to_move, budget):
     when some atari wins.
     """
     n = stones.shape[0]
+    budget[0] -= 1
+    # Most reads are settled at the root: decide those before allocating the stack.
+    root_moves = np.empty((1, 17), np.int32)
+    root_nm = np.zeros(1, np.int32)
+    v = _expand(stones.reshape((1, n)), nbr, 0, d, attacker_to_move, root_moves, root_nm)
+    if v >= 0:
+        return v == 1
     boards = np.empty((MAX_DEPTH + 1, n), np.int8)
     moves = np.empty((MAX_DEPTH + 1, 17), np.int32)
     nmoves = np.zeros(MAX_DEPTH + 1, np.int32)
@@ -156,10 +172,8 @@ def ladder_read(stones, nbr, d, attacker_to_move, budget):
     removed = np.empty(n, np.int32)
     boards[0, :] = stones
     attacker[0] = attacker_to_move
-    budget[0] -= 1
-    v = _expand(boards, nbr, 0, d, attacker_to_move, moves, nmoves)
-    if v >= 0:
-        return v == 1
+    moves[0, :] = root_moves[0]
+    nmoves[0] = root_nm[0]
     depth = 0
     while True:
         if nxt[depth] >= nmoves[depth]:
@@ -201,6 +215,20 @@ def ladder_read(stones, nbr, d, attacker_to_move, budget):
 
 
 @njit(cache=True)
+def ladder_read(stones, nbr, d, attacker_to_move, budget):
+    """:func:`_ladder_search` with a small budget first, then, for the rare
+    reads that exhaust it, a large one. A search cut by its budget can depend
+    on the order moves are tried (so on the board's orientation); the large
+    retry keeps the planes equivariant under the 8 symmetries in practice."""
+    budget[0] = NODE_BUDGET
+    captured = _ladder_search(stones, nbr, d, attacker_to_move, budget)
+    if budget[0] > 0:
+        return captured
+    budget[0] = RETRY_BUDGET
+    return _ladder_search(stones, nbr, d, attacker_to_move, budget)
+
+
+@njit(cache=True)
 def ladder_capture_move(stones, nbr, p, color):
     """Is ``color`` at p a successful ladder capture? (p legal, empty.)
 
@@ -227,6 +255,15 @@ def ladder_capture_move(stones, nbr, p, color):
     for i in range(nt):
         q = targets[i]
         if b[q] != opp or string_liberties(b, nbr, q, 3, lib) != 1:
+            continue
+        # Extending onto a point with 3 empty neighbours always gives 3+
+        # liberties: no ladder, no need to read.
+        free = 0
+        for k in range(4):
+            x = nbr[lib[0], k]
+            if x >= 0 and b[x] == EMPTY:
+                free += 1
+        if free >= 3:
             continue
         budget[0] = NODE_BUDGET
         if ladder_read(b, nbr, q, False, budget):

@@ -14,6 +14,10 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
+from gopolicy._numba_cache import ensure_fresh
+
+ensure_fresh()
+
 EMPTY, BLACK, WHITE = 0, 1, 2
 
 
