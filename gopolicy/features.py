@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from gopolicy.ladders import ladder_capture_move, ladder_escape_move
+from gopolicy.ladders import canonical_rank, ladder_capture_move, ladder_escape_move
 from gopolicy.rules_kernels import EMPTY, analyze_moves, is_eye, label_strings
 
 NUM_PLANES = 48
@@ -44,7 +44,7 @@ PLANE_NAMES = (["player", "opponent", "empty", "ones"]
 
 
 @njit(cache=True)
-def fill_planes(stones, placed_at, move_count, ko, color, nbr, diag, out,
+def fill_planes(stones, placed_at, move_count, ko, color, nbr, diag, zob, maps, out,
                 sid, size_of, libs_of, order, start, lib_list, lib_start,
                 legal, capture, libs_after, size_after):
     """Write the planes for ``color`` to move into ``out`` (uint8 [P, n], P >= 48)."""
@@ -54,6 +54,7 @@ def fill_planes(stones, placed_at, move_count, ko, color, nbr, diag, out,
     analyze_moves(stones, nbr, ko, color, sid, size_of, libs_of, order, start,
                   lib_list, lib_start, legal, capture, libs_after, size_after)
     opp = 3 - color
+    rank = np.empty(0, np.int32)  # canonical move order for ladder reads, made on first need
     for p in range(n):
         out[3, p] = 1
         s = stones[p]
@@ -80,9 +81,11 @@ def fill_planes(stones, placed_at, move_count, ko, color, nbr, diag, out,
                     cap_cand = True
                 elif stones[q] == color and lq == 1:
                     esc_cand = True
-            if cap_cand and ladder_capture_move(stones, nbr, p, color):
+            if (cap_cand or esc_cand) and rank.shape[0] == 0:
+                rank = canonical_rank(stones, zob, maps)
+            if cap_cand and ladder_capture_move(stones, nbr, rank, p, color):
                 out[44, p] = 1
-            if esc_cand and ladder_escape_move(stones, nbr, p, color):
+            if esc_cand and ladder_escape_move(stones, nbr, rank, p, color):
                 out[45, p] = 1
         else:
             out[0 if s == color else 1, p] = 1
@@ -97,11 +100,15 @@ class PlaneWriter:
     """Reusable scratch space for computing planes of many positions of one size."""
 
     def __init__(self, size: int = 19):
+        from gopolicy.board import zobrist_table
         from gopolicy.rules_kernels import Strings, neighbour_tables
+        from gopolicy.symmetry import point_map
 
         self.size = size
         n = size * size
         self.nbr, self.diag = neighbour_tables(size)
+        self.zob = zobrist_table(size)
+        self.maps = np.stack([point_map(s, size)[:n] for s in range(8)]).astype(np.int32)
         self.s = Strings(n)
         self.legal = np.empty(n, np.uint8)
         self.capture = np.empty(n, np.int32)
@@ -118,7 +125,7 @@ class PlaneWriter:
         ko = board.ko if color == board.to_move else -1
         s = self.s
         fill_planes(board.stones, board.placed_at, board.move_count, ko, color,
-                    self.nbr, self.diag, out.reshape(nplanes, n),
+                    self.nbr, self.diag, self.zob, self.maps, out.reshape(nplanes, n),
                     s.sid, s.size_of, s.libs_of, s.order, s.start, s.lib_list, s.lib_start,
                     self.legal, self.capture, self.libs_after, self.size_after)
         return out

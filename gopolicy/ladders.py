@@ -12,9 +12,12 @@ Definition used (documented in the README):
   position where every defender option fails.
 * A ladder breaker (a defender stone on the ladder's path) shows up naturally:
   extending into it gives 3+ liberties.
-* Limits: at most ``MAX_DEPTH`` plies and ``RETRY_BUDGET`` positions per read
-  (reads that exhaust the first ``NODE_BUDGET`` are redone with the larger one);
+* Limits: at most ``MAX_DEPTH`` plies and ``NODE_BUDGET`` positions per read;
   hitting either counts as "not captured" (a ladder that long is not a ladder).
+* Order: where a read has a choice, moves are tried in a canonical order
+  (``canonical_rank``: point indices on the board's canonical orientation), so
+  even a read cut by its budget gives the same answer on all 8 symmetric
+  versions of a position, and the planes stay equivariant.
   Ko is ignored inside the reading.
 """
 from __future__ import annotations
@@ -25,8 +28,37 @@ from numba import njit
 from gopolicy.rules_kernels import EMPTY, play_stone, string_liberties
 
 MAX_DEPTH = 100   # plies: a ladder across a 19x19 board takes ~60
-NODE_BUDGET = 300     # positions read; a real ladder to the edge needs ~120
-RETRY_BUDGET = 2000   # for the few reads that exhaust NODE_BUDGET
+NODE_BUDGET = 300     # positions per read; a real ladder to the edge needs ~120
+
+
+@njit(cache=True)
+def canonical_rank(stones, zob, maps):
+    """rank[p]: p's index on the canonical orientation of the board, the one of
+    the 8 symmetric versions (``maps[s][p]`` = image of p) whose hash is lowest."""
+    n = stones.shape[0]
+    best = 0
+    best_h = np.uint64(0)
+    for s in range(maps.shape[0]):
+        h = np.uint64(0)
+        for p in range(n):
+            if stones[p] != EMPTY:
+                h ^= zob[stones[p], maps[s, p]]
+        if s == 0 or h < best_h:
+            best_h = h
+            best = s
+    return maps[best].copy()
+
+
+@njit(cache=True)
+def _sort_by_rank(moves, nm, rank):
+    """Insertion-sort moves[:nm] by rank (nm <= 17)."""
+    for i in range(1, nm):
+        m = moves[i]
+        j = i - 1
+        while j >= 0 and rank[moves[j]] > rank[m]:
+            moves[j + 1] = moves[j]
+            j -= 1
+        moves[j + 1] = m
 
 
 @njit(cache=True)
@@ -86,7 +118,7 @@ def _atari_captures(stones, nbr, d, out):
 
 
 @njit(cache=True)
-def _expand(boards, nbr, depth, d, attacker_node, moves, nmoves):
+def _expand(boards, nbr, rank, depth, d, attacker_node, moves, nmoves):
     """Classify the options at ``boards[depth]``.
 
     Returns 1 (captured) or 0 (escaped) when the node is decided without
@@ -115,6 +147,7 @@ def _expand(boards, nbr, depth, d, attacker_node, moves, nmoves):
             if string_liberties(b, nbr, d, 3, tmp) == 1:
                 moves[depth, nm] = libs[i]
                 nm += 1
+        _sort_by_rank(moves[depth], nm, rank)
         nmoves[depth] = nm
         return -1 if nm > 0 else 0
     if nl != 1:
@@ -141,12 +174,13 @@ def _expand(boards, nbr, depth, d, attacker_node, moves, nmoves):
         if nl2 == 2:
             moves[depth, nm] = cands[i]
             nm += 1
+    _sort_by_rank(moves[depth], nm, rank)
     nmoves[depth] = nm
     return -1 if nm > 0 else 1
 
 
 @njit(cache=True)
-def _ladder_search(stones, nbr, d, attacker_to_move, budget):
+def _ladder_search(stones, nbr, rank, d, attacker_to_move, budget):
     """True if the string at ``d`` is captured by ladder.
 
     attacker_to_move=False: the string is in atari and its owner moves;
@@ -161,7 +195,7 @@ def _ladder_search(stones, nbr, d, attacker_to_move, budget):
     # Most reads are settled at the root: decide those before allocating the stack.
     root_moves = np.empty((1, 17), np.int32)
     root_nm = np.zeros(1, np.int32)
-    v = _expand(stones.reshape((1, n)), nbr, 0, d, attacker_to_move, root_moves, root_nm)
+    v = _expand(stones.reshape((1, n)), nbr, rank, 0, d, attacker_to_move, root_moves, root_nm)
     if v >= 0:
         return v == 1
     boards = np.empty((MAX_DEPTH + 1, n), np.int8)
@@ -191,7 +225,7 @@ def _ladder_search(stones, nbr, d, attacker_to_move, budget):
                 play_stone(boards[depth + 1], nbr, m, mover, removed)
                 attacker[depth + 1] = not attacker[depth]
                 nxt[depth + 1] = 0
-                v = _expand(boards, nbr, depth + 1, d, attacker[depth + 1], moves, nmoves)
+                v = _expand(boards, nbr, rank, depth + 1, d, attacker[depth + 1], moves, nmoves)
                 if v < 0:
                     depth += 1
                     continue
@@ -215,21 +249,15 @@ def _ladder_search(stones, nbr, d, attacker_to_move, budget):
 
 
 @njit(cache=True)
-def ladder_read(stones, nbr, d, attacker_to_move, budget):
-    """:func:`_ladder_search` with a small budget first, then, for the rare
-    reads that exhaust it, a large one. A search cut by its budget can depend
-    on the order moves are tried (so on the board's orientation); the large
-    retry keeps the planes equivariant under the 8 symmetries in practice."""
+def ladder_read(stones, nbr, rank, d, attacker_to_move):
+    """True if the string at ``d`` is captured by ladder (see :func:`_ladder_search`)."""
+    budget = np.empty(1, np.int64)
     budget[0] = NODE_BUDGET
-    captured = _ladder_search(stones, nbr, d, attacker_to_move, budget)
-    if budget[0] > 0:
-        return captured
-    budget[0] = RETRY_BUDGET
-    return _ladder_search(stones, nbr, d, attacker_to_move, budget)
+    return _ladder_search(stones, nbr, rank, d, attacker_to_move, budget)
 
 
 @njit(cache=True)
-def ladder_capture_move(stones, nbr, p, color):
+def ladder_capture_move(stones, nbr, rank, p, color):
     """Is ``color`` at p a successful ladder capture? (p legal, empty.)
 
     The move must put an adjacent opponent string into atari (it had 2
@@ -251,7 +279,6 @@ def ladder_capture_move(stones, nbr, p, color):
     removed = np.empty(n, np.int32)
     if play_stone(b, nbr, p, color, removed) < 0:
         return False
-    budget = np.empty(1, np.int64)
     for i in range(nt):
         q = targets[i]
         if b[q] != opp or string_liberties(b, nbr, q, 3, lib) != 1:
@@ -265,14 +292,13 @@ def ladder_capture_move(stones, nbr, p, color):
                 free += 1
         if free >= 3:
             continue
-        budget[0] = NODE_BUDGET
-        if ladder_read(b, nbr, q, False, budget):
+        if ladder_read(b, nbr, rank, q, False):
             return True
     return False
 
 
 @njit(cache=True)
-def ladder_escape_move(stones, nbr, p, color):
+def ladder_escape_move(stones, nbr, rank, p, color):
     """Is ``color`` at p a successful ladder escape?
 
     p must be the last liberty of one of ``color``'s strings in atari; after
@@ -296,6 +322,4 @@ def ladder_escape_move(stones, nbr, p, color):
         return True
     if nl <= 1:
         return False
-    budget = np.empty(1, np.int64)
-    budget[0] = NODE_BUDGET
-    return not ladder_read(b, nbr, p, True, budget)
+    return not ladder_read(b, nbr, rank, p, True)

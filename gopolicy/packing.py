@@ -19,7 +19,7 @@ def packed_size(num_planes: int, points: int = BOARD_POINTS) -> int:
 def pack_planes(planes: np.ndarray) -> np.ndarray:
     """``(..., P, H, W)`` 0/1 array -> ``(..., ceil(P*H*W/8))`` uint8."""
     lead = planes.shape[:-3]
-    flat = np.ascontiguousarray(planes, dtype=np.uint8).reshape(*lead, -1)
+    flat = np.ascontiguousarray(planes, dtype=np.uint8).reshape(lead + (int(np.prod(planes.shape[-3:])),))
     return np.packbits(flat, axis=-1)
 
 
