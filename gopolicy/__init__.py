@@ -6,3 +6,16 @@ SGF ingestion, training, evaluation, a GTP engine and a gymnasium env.
 __version__ = "0.1.0"
 
 from gopolicy.coords import BLACK, WHITE, EMPTY  # noqa: E402,F401
+
+
+def _register_env() -> None:
+    """Register ``gopolicy/Go-v0`` (gopolicy.env:GoEnv) with gymnasium, once."""
+    try:
+        import gymnasium
+    except ImportError:  # pragma: no cover - gymnasium is a dependency
+        return
+    if "gopolicy/Go-v0" not in gymnasium.registry:
+        gymnasium.register(id="gopolicy/Go-v0", entry_point="gopolicy.env:GoEnv")
+
+
+_register_env()

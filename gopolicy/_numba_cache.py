@@ -12,7 +12,7 @@ import hashlib
 import os
 from pathlib import Path
 
-KERNEL_MODULES = ("rules_kernels", "ladders", "features")
+KERNEL_MODULES = ("rules_kernels", "ladders", "features", "scoring")
 
 
 def ensure_fresh() -> None:

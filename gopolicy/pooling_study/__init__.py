@@ -1,0 +1,20 @@
+"""The pooling study: pooling helps image CNNs, so why does AlphaGo's policy net
+have none? Matched CNNs from cnn_core with and without pooling, trained on
+images and on Go positions with the same budget, compared in numbers and plots
+(``gopolicy pooling-study``).
+
+Modules: ``images`` (data loaders, downloads, rendered digits), ``shifts``
+(pixel-shift evaluation), ``variants`` (the matched models), ``train_loop``,
+``go_task`` (positions, symmetry augmentation, move metrics), ``study`` (the
+runner), ``report`` (report.md), ``plots`` (PNGs).
+"""
+from __future__ import annotations
+
+__all__ = ["StudyConfig", "run_study", "BUDGETS"]
+
+
+def __getattr__(name):  # lazy: keep `import gopolicy.pooling_study` free of torch
+    if name in __all__:
+        from gopolicy.pooling_study import study
+        return getattr(study, name)
+    raise AttributeError(name)

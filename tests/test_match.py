@@ -1,0 +1,153 @@
+"""The match runner: referee (forfeits, resignation, passes, void games),
+Wilson interval, and a real 2-game match of a tiny model against GNU Go (or
+against a random engine when GNU Go is absent)."""
+from __future__ import annotations
+
+import csv
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from gopolicy.board import Board
+from gopolicy.coords import WHITE
+from gopolicy.gtp_client import GtpError
+from gopolicy.match import parse_score, play_game, wilson_interval
+
+REPO = Path(__file__).resolve().parents[1]
+GNUGO = "/usr/games/gnugo" if os.path.exists("/usr/games/gnugo") else shutil.which("gnugo")
+
+
+def test_wilson_interval_known_values():
+    # Reference values (z = 1.96): e.g. Brown, Cai & DasGupta (2001); Wikipedia's formula.
+    lo, hi = wilson_interval(5, 10)
+    assert (round(lo, 4), round(hi, 4)) == (0.2366, 0.7634)
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and round(hi, 4) == 0.2775
+    lo, hi = wilson_interval(10, 10)
+    assert round(lo, 4) == 0.7225 and hi == 1.0
+    lo, hi = wilson_interval(81, 263)
+    assert (round(lo, 4), round(hi, 4)) == (0.2553, 0.3662)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    a, b = wilson_interval(30, 100)
+    c, d = wilson_interval(300, 1000)
+    assert a < c < 0.3 < d < b          # more games, narrower interval
+
+
+def test_parse_score():
+    assert parse_score("B+3.5") == 3.5 and parse_score("W+12") == -12 and parse_score("0") == 0
+    assert parse_score(" w+0.5 ") == -0.5
+    with pytest.raises(ValueError):
+        parse_score("B+R")
+
+
+class Scripted:
+    """A fake GTP client that answers genmove from a list and records plays."""
+
+    def __init__(self, moves, name="scripted", refuse=()):
+        self.moves = list(moves)
+        self.name = name
+        self.refuse = set(refuse)
+        self.played = []
+
+    def send(self, cmd):
+        return ""
+
+    def genmove(self, color):
+        return self.moves.pop(0) if self.moves else "pass"
+
+    def play(self, color, vertex):
+        if vertex in self.refuse:
+            raise GtpError(f"play {color} {vertex}", "illegal move")
+        self.played.append((color, vertex))
+
+    def alive(self):
+        return True
+
+    def close(self):
+        pass
+
+
+def test_referee_forfeits_illegal_and_unparsable_moves():
+    res = play_game(Scripted(["D4", "D4"]), Scripted(["Q16"]), max_moves=10)
+    assert res.result == "W+F" and res.winner == WHITE and "illegal move D4 (occupied)" in res.reason
+    res = play_game(Scripted(["D4"]), Scripted(["banana"]), max_moves=10)
+    assert res.result == "B+F" and "unparsable" in res.reason
+    res = play_game(Scripted(["D4"]), Scripted(["I9"]), max_moves=10)      # no I column in GTP
+    assert res.result == "B+F"
+    # suicide by White at A1 inside Black's A2/B1
+    res = play_game(Scripted(["A2", "B1"]), Scripted(["T19", "A1"]), max_moves=10)
+    assert res.result == "B+F" and "suicide" in res.reason
+
+
+def test_referee_resign_passes_cap_and_void():
+    res = play_game(Scripted(["D4", "resign"]), Scripted(["Q16"]), max_moves=10)
+    assert res.result == "W+R" and res.winner == WHITE and len(res.moves) == 2
+    # two passes end the game; scored by our count: Black's lone stone owns the board
+    res = play_game(Scripted(["K10", "pass"]), Scripted(["pass", "pass"]), komi=7.5, max_moves=10,
+                    playouts=8)
+    assert res.reason == "two passes" and res.result == "B+353.5" and res.scorer == "gopolicy"
+    res = play_game(Scripted(["D4"] + [f"A{i}" for i in range(1, 19)]), Scripted([f"T{i}" for i in range(1, 19)]),
+                    max_moves=7, playouts=8)
+    assert res.reason == "move cap" and len(res.moves) == 7
+    white = Scripted(["Q16"], refuse={"D4"})
+    res = play_game(Scripted(["D4"]), white, max_moves=10)
+    assert res.result == "Void" and res.winner is None and "rejected" in res.reason
+    # the opponent received every accepted move of ours
+    w = Scripted(["Q16", "Q4"])
+    play_game(Scripted(["D4", "D16", "pass"]), w, max_moves=6, playouts=8)
+    assert w.played[:3] == [("black", "D4"), ("black", "D16"), ("black", "pass")]
+
+
+def test_referee_ko_forfeit():
+    # Black F5, White E5 takes the ko; Black retakes at once: forbidden.
+    b_moves = ["E6", "D5", "E4", "F5", "F5"]
+    w_moves = ["F6", "G5", "F4", "E5"]
+    res = play_game(Scripted(b_moves), Scripted(w_moves), max_moves=20)
+    assert res.result == "W+F" and "illegal move F5 (ko)" in res.reason
+
+
+def test_match_two_games_writes_sgf_and_results(tmp_path):
+    from gopolicy.cli import main
+    from gopolicy.sgf_io import parse_game
+
+    py = shlex.quote(sys.executable)
+    engine = f"{py} -m gopolicy gtp --model random:8:2 --seed 1 --playouts 16 --quiet"
+    if GNUGO:
+        opponent = f"{GNUGO} --mode gtp --level 0 --chinese-rules"
+    else:   # a random engine: the same tiny net, sampling at temperature 1
+        opponent = f"{py} -m gopolicy gtp --model random:8:2 --seed 2 --temperature 1 --playouts 16 --quiet"
+    out = tmp_path / "m"
+    rc = main(["match", "--engine", engine, "--opponent", opponent, "--games", "2", "--max-moves", "30",
+               "--out", str(out)])
+    assert rc == 0
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert [r["engine_color"] for r in rows] == ["B", "W"]          # alternating colours
+    for r in rows:
+        assert r["engine_result"] in ("win", "loss", "draw")
+        assert int(r["moves"]) <= 30
+        g = parse_game((out / r["sgf"]).read_bytes())
+        assert g.num_moves == int(r["moves"]) and g.result == r["result"]
+        b = Board(19, superko=True)
+        for color, mv in g.moves:
+            b.play(mv, color)                                        # SGF replays legally
+    md = (out / "results.md").read_text()
+    assert "Wilson 95% CI" in md and md.count("| 1 |") == 1 and "game-002.sgf" in md
+    assert (out / "engine.log").exists()
+
+
+def test_play_command_self_play(tmp_path, capsys):
+    from gopolicy.cli import main
+    from gopolicy.sgf_io import parse_game
+
+    out = tmp_path / "p.sgf"
+    rc = main(["play", "--model", "random:8:2", "--self-play", "--max-moves", "10", "--show-every", "5",
+               "--playouts", "8", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "after move 5" in text and "after move 10" in text and "final position after 10 moves" in text
+    assert f"SGF written to {out}" in text and "result: " in text
+    assert parse_game(out.read_bytes()).num_moves == 10
