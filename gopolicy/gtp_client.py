@@ -83,8 +83,11 @@ class GtpClient:
             self._own_log = open(self._log_path, "ab")
             stderr = self._own_log
         try:
+            # Buffered pipes: readline() then holds the reader's lock, so close()
+            # cannot pull the fd from under it (an unbuffered FileIO reads byte by
+            # byte and could read from a *reused* fd number after a close).
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=stderr, cwd=cwd, env=env, bufsize=0)
+                                         stderr=stderr, cwd=cwd, env=env)
         except OSError as exc:
             if self._own_log:
                 self._own_log.close()
@@ -212,10 +215,14 @@ class GtpClient:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        try:
-            self.proc.stdout.close()
-        except OSError:
-            pass
+        # Let the reader thread see EOF before the pipe is closed: closing it under
+        # a blocked reader would free the fd number for the next engine's pipe.
+        self._reader.join(timeout=timeout)
+        if not self._reader.is_alive():
+            try:
+                self.proc.stdout.close()
+            except OSError:
+                pass
         if self._own_log:
             self._own_log.close()
         return self.proc.returncode
