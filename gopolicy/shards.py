@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import sys
 from dataclasses import dataclass
@@ -43,6 +44,22 @@ FORMAT = "gopolicy-shards"
 VERSION = 1
 MANIFEST = "manifest.json"
 
+
+
+def _random_access(arr: np.ndarray) -> np.ndarray:
+    """Tell the kernel a memmap is read at random (no readahead).
+
+    Batches gather scattered 2 KB rows; with the default readahead each page
+    fault pulls in ~128 KB, and on a corpus larger than RAM (51 GB here) the
+    disk then streams ~900 MB/s of unused data and training starves.
+    """
+    mm = getattr(arr, "_mmap", None)
+    if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+        try:
+            mm.madvise(mmap.MADV_RANDOM)
+        except OSError:
+            pass
+    return arr
 
 class ShardError(Exception):
     """A shard directory that cannot be used (no manifest, wrong format, no usable shard)."""
@@ -193,7 +210,7 @@ class ShardSet:
     def _open(self, i: int) -> _Shard:
         sh = self.shards[i]
         if sh.planes is None:
-            sh.planes = np.load(sh.planes_path, mmap_mode="r")
+            sh.planes = _random_access(np.load(sh.planes_path, mmap_mode="r"))
             sh.meta = np.load(sh.meta_path, mmap_mode="r")
         return sh
 
