@@ -1,6 +1,4 @@
 """`python -m gopolicy ...` (also what `torchrun -m gopolicy train ...` runs)."""
-import sys
+from gopolicy.cli import run
 
-from gopolicy.cli import main
-
-sys.exit(main())
+run()

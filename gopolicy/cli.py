@@ -51,5 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     return int(rc or 0)
 
 
+def run() -> None:
+    """Console-script entry: ``main()``, then exit without C++ teardown (see _exit)."""
+    from gopolicy._exit import exit_process
+    try:
+        rc = main()
+    except SystemExit as exc:  # argparse errors, --help
+        rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
+    exit_process(rc)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -15,7 +15,7 @@ into move probabilities and moves:
   move remains.
 
 Device and precision come only from :func:`gopolicy.device.select_device`
-(bf16 autocast + channels_last on CPUs with native bf16, CUDA when present).
+(channels_last on the CPU, bf16 autocast where it is native, CUDA when present).
 
 Model specifications (``model=`` / ``--model``):
 

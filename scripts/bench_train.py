@@ -3,8 +3,9 @@
 
 Measures, on the same data in the same run:
   (a) plain fp32 eager (NCHW),
-  (b) the project's path (gopolicy.device: bf16 autocast + channels_last on
-      CPUs with AMX/AVX512-BF16; bf16/fp16 autocast + channels_last on GPUs),
+  (b) the project's path (gopolicy.device: channels_last on the CPU, plus bf16
+      autocast on CPUs with AMX/AVX512-BF16; bf16/fp16 autocast + channels_last
+      on GPUs),
 and prints samples/s, achieved GFLOP/s (3 x forward FLOPs per sample) and the
 ratio b/a; then the loader alone (memmap gather + unpack + symmetry
 augmentation, one thread) against what training consumes, and inference

@@ -55,3 +55,21 @@ def corpus_archives(corpus_dir) -> list[Path]:
     if not arch:
         pytest.skip(f"no .tar.gz/.zip archives in {corpus_dir}")
     return arch
+
+
+_EXIT_STATUS = None
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _EXIT_STATUS
+    _EXIT_STATUS = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    # Everything is reported by now. Leave without C++ static destructors: llvmlite's
+    # global LLVMContext sometimes corrupts the heap while being destroyed at exit
+    # after the tests JIT-compiled the kernels (see gopolicy/_exit.py).
+    if _EXIT_STATUS is not None and os.environ.get("GOPOLICY_PYTEST_NORMAL_EXIT") != "1":
+        from gopolicy._exit import exit_process
+        exit_process(_EXIT_STATUS)

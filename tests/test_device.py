@@ -10,10 +10,11 @@ def test_cpu_auto_follows_bf16_support():
     cfg = select_device("cpu")
     assert cfg.device == torch.device("cpu")
     assert not cfg.pin_memory and not cfg.non_blocking and not cfg.use_scaler
+    assert cfg.channels_last == torch.backends.mkldnn.is_available()
     if devmod.cpu_supports_bf16():
-        assert cfg.amp_dtype is torch.bfloat16 and cfg.channels_last
+        assert cfg.amp_dtype is torch.bfloat16
     else:
-        assert cfg.amp_dtype is None and not cfg.channels_last
+        assert cfg.amp_dtype is None
 
 
 def test_cpu_without_bf16_falls_back_to_fp32(monkeypatch):
@@ -22,7 +23,7 @@ def test_cpu_without_bf16_falls_back_to_fp32(monkeypatch):
     devmod.cpu_supports_bf16.cache_clear()
     try:
         cfg = select_device("cpu")
-        assert cfg.amp_dtype is None and not cfg.channels_last and cfg.precision == "fp32"
+        assert cfg.amp_dtype is None and cfg.precision == "fp32"
     finally:
         devmod.cpu_supports_bf16.cache_clear()
 
