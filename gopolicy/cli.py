@@ -56,10 +56,11 @@ def run() -> None:
     from gopolicy._exit import exit_process
     try:
         rc = main()
-    except SystemExit as exc:  # argparse errors, --help
-        rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if not isinstance(exc.code, (int, type(None))):
-            print(exc.code, file=sys.stderr)
+    except SystemExit as exc:  # argparse errors, --help: same codes as Python's own exit
+        rc = exc.code or 0
+        if not isinstance(rc, int):
+            print(rc, file=sys.stderr)
+            rc = 1
     exit_process(rc)
 
 
