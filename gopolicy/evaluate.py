@@ -81,7 +81,7 @@ def symmetric_probabilities(model, x, symmetries: int = 1, dev=None):
         xs = symmetry.apply_torch(x, s) if s else x
         if dev is not None:
             with autocast(dev):
-                logits = model(model_input(xs, cl) if xs.dtype == torch.uint8 else xs)
+                logits = model(model_input(xs, cl))
         else:
             logits = model(xs.float())
         p = torch.softmax(logits.float(), dim=-1)

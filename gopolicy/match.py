@@ -235,75 +235,108 @@ def default_engine_command() -> str:
 
 def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: float = 7.5,
               colors: str = "alternate", max_moves: int = 600, scorer_cmd=None,
-              timeout: float | None = 300.0, log=sys.stderr, playouts: int = 64) -> MatchSummary:
+              timeout: float | None = 300.0, log=sys.stderr, playouts: int = 64,
+              parallel: int = 1) -> MatchSummary:
     """Play ``games`` games of our engine against an opponent; write SGFs and results.
 
     ``engine_cmd`` / ``opponent_cmd`` / ``scorer_cmd``: command lines (str or
     argv list) or zero-argument factories returning a client. ``colors``:
-    "alternate" (engine Black in odd games), "black" or "white".
+    "alternate" (engine Black in odd games), "black" or "white". ``parallel``:
+    games played at once, each worker with its own engine, opponent and scorer
+    processes (logs ``engine.log`` or ``engine.wN.log`` ...); game ``k``'s colours
+    and file name do not depend on which worker plays it.
     """
+    import threading
+
     from gopolicy.sgf_io import write_sgf
 
     if colors not in ("alternate", "black", "white"):
         raise ValueError(f"colors must be alternate, black or white, not {colors!r}")
+    parallel = max(1, min(int(parallel), games)) if games > 0 else 1
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     engine_cmd = engine_cmd or default_engine_command()
-    logs = {"engine": out / "engine.log", "opponent": out / "opponent.log", "scorer": out / "scorer.log"}
     specs = {"engine": engine_cmd, "opponent": opponent_cmd, "scorer": scorer_cmd}
-    clients: dict = {}
-
-    def get(role):
-        c = clients.get(role)
-        if c is None or not c.alive():
-            if c is not None:
-                print(f"[match] restarting the {role} engine", file=log, flush=True)
-            c = clients[role] = _client(specs[role], role, logs[role], timeout)
-        return c
-
     records: list[GameRecord] = []
-    names = {}
-    try:
-        for role in ("engine", "opponent"):
-            names[role] = _engine_name(get(role), role)
-        if names["engine"] == names["opponent"]:
-            names["opponent"] += " (opponent)"
-        for k in range(games):
-            ours = BLACK if colors == "black" or (colors == "alternate" and k % 2 == 0) else WHITE
-            eng, opp = get("engine"), get("opponent")
-            black, white = (eng, opp) if ours == BLACK else (opp, eng)
-            bname, wname = (names["engine"], names["opponent"]) if ours == BLACK else \
-                (names["opponent"], names["engine"])
-            scorer = get("scorer") if scorer_cmd else None
-            res = play_game(black, white, komi=komi, max_moves=max_moves, scorer=scorer,
-                            playouts=playouts)
-            if res.winner is None:
-                outcome = "void"
-            elif res.winner == 0:
-                outcome = "draw"
-            else:
-                outcome = "win" if res.winner == ours else "loss"
-            sgf_path = out / f"game-{k + 1:03d}.sgf"
-            write_sgf(sgf_path, 19, komi, res.moves, black_name=bname, white_name=wname,
-                      result=res.result if res.result != "Void" else "Void",
-                      date=datetime.now().strftime("%Y-%m-%d"),
-                      comment=f"{res.reason}; scored by {res.scorer}" if res.scorer else res.reason)
-            rec = GameRecord(k + 1, bname, wname, COLOR_LETTER[ours], res.result, outcome, res.reason,
-                             len(res.moves), round(res.seconds, 2), res.scorer, sgf_path.name)
-            records.append(rec)
-            s = summarise(records, names["engine"], names["opponent"])
-            print(f"[match] game {k + 1}/{games}: {bname} (B) vs {wname} (W): {res.result} "
-                  f"({res.reason}), {len(res.moves)} moves, {res.seconds:.1f} s; "
-                  f"{names['engine']} {outcome}; running win rate {s.wins:g}/{s.decided}"
-                  + (f" = {100 * s.win_rate:.0f}%" if s.decided else ""), file=log, flush=True)
-    finally:
-        for c in clients.values():
-            try:
-                c.close()
-            except Exception:  # noqa: BLE001
-                pass
+    names: dict = {}
+    lock = threading.Lock()
+    next_game = iter(range(games))
+    errors: list[BaseException] = []
+
+    def worker(wid: int):
+        suffix = f".w{wid + 1}" if parallel > 1 else ""
+        clients: dict = {}
+
+        def get(role):
+            c = clients.get(role)
+            if c is None or not c.alive():
+                if c is not None:
+                    print(f"[match] restarting the {role} engine", file=log, flush=True)
+                c = clients[role] = _client(specs[role], role, out / f"{role}{suffix}.log", timeout)
+            return c
+
+        try:
+            with lock:
+                if not names:
+                    for role in ("engine", "opponent"):
+                        names[role] = _engine_name(get(role), role)
+                    if names["engine"] == names["opponent"]:
+                        names["opponent"] += " (opponent)"
+            while not errors:
+                with lock:
+                    k = next(next_game, None)
+                if k is None:
+                    return
+                ours = BLACK if colors == "black" or (colors == "alternate" and k % 2 == 0) else WHITE
+                eng, opp = get("engine"), get("opponent")
+                black, white = (eng, opp) if ours == BLACK else (opp, eng)
+                bname, wname = (names["engine"], names["opponent"]) if ours == BLACK else \
+                    (names["opponent"], names["engine"])
+                scorer = get("scorer") if scorer_cmd else None
+                res = play_game(black, white, komi=komi, max_moves=max_moves, scorer=scorer,
+                                playouts=playouts)
+                if res.winner is None:
+                    outcome = "void"
+                elif res.winner == 0:
+                    outcome = "draw"
+                else:
+                    outcome = "win" if res.winner == ours else "loss"
+                sgf_path = out / f"game-{k + 1:03d}.sgf"
+                write_sgf(sgf_path, 19, komi, res.moves, black_name=bname, white_name=wname,
+                          result=res.result if res.result != "Void" else "Void",
+                          date=datetime.now().strftime("%Y-%m-%d"),
+                          comment=f"{res.reason}; scored by {res.scorer}" if res.scorer else res.reason)
+                rec = GameRecord(k + 1, bname, wname, COLOR_LETTER[ours], res.result, outcome, res.reason,
+                                 len(res.moves), round(res.seconds, 2), res.scorer, sgf_path.name)
+                with lock:
+                    records.append(rec)
+                    s = summarise(records, names["engine"], names["opponent"])
+                    print(f"[match] game {k + 1}/{games} ({len(records)} done): {bname} (B) vs {wname} (W): "
+                          f"{res.result} ({res.reason}), {len(res.moves)} moves, {res.seconds:.1f} s; "
+                          f"{names['engine']} {outcome}; running win rate {s.wins:g}/{s.decided}"
+                          + (f" = {100 * s.win_rate:.0f}%" if s.decided else ""), file=log, flush=True)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+        finally:
+            for c in clients.values():
+                try:
+                    c.close()
+                except Exception:  # noqa: BLE001
+                    pass
+
+    if parallel == 1:
+        worker(0)
+    else:
+        threads = [threading.Thread(target=worker, args=(w,), name=f"match-{w + 1}") for w in range(parallel)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    records.sort(key=lambda r: r.game)
     summary = summarise(records, names.get("engine", "engine"), names.get("opponent", "opponent"))
     write_results(out, summary, engine_cmd, opponent_cmd, komi, max_moves, scorer_cmd)
+    if errors:
+        raise errors[0]
     print(f"[match] {summary.line()}", file=log, flush=True)
     print(f"[match] results: {out / 'results.md'}, {out / 'results.csv'}", file=log, flush=True)
     return summary

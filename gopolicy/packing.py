@@ -52,3 +52,57 @@ def unpack_planes_torch(packed, num_planes: int, size: int = 19):
     if bits.shape[1] != need:
         bits = bits[:, :need]
     return bits.reshape(n, num_planes, size, size)
+
+
+def _nhwc_kernel():
+    """The numba kernel of :func:`unpack_planes_nhwc` (compiled on first use)."""
+    global _NHWC
+    if _NHWC is None:
+        from numba import njit
+
+        @njit(cache=True, nogil=True)
+        def kernel(packed, num_planes, src_of, sym, out):
+            # walk the output in memory order (sequential writes); the packed
+            # row (2 KB) stays in L1, so its scattered bit reads are cheap
+            npts = out.shape[1]
+            for n in range(out.shape[0]):
+                src = src_of[sym[n]]
+                for d in range(npts):
+                    q = src[d]
+                    for p in range(num_planes):
+                        f = p * npts + q
+                        out[n, d, p] = (packed[n, f >> 3] >> (7 - (f & 7))) & 1
+
+        _NHWC = kernel
+    return _NHWC
+
+
+_NHWC = None
+_SRC_OF: dict = {}
+
+
+def unpack_planes_nhwc(packed: np.ndarray, num_planes: int, sym: np.ndarray, size: int = 19):
+    """Unpack, apply each row's symmetry (0..7, ``gopolicy.symmetry``) and convert
+    to float32 in one pass (CPU).
+
+    ``packed`` uint8 ``(N, nbytes)``, ``sym`` (N,). Returns a float32 torch
+    tensor ``(N, P, size, size)`` in channels_last memory: what the CPU
+    convolutions eat, without the three passes (unpack, rotate, convert) of the
+    generic path (~2-3x faster on one core).
+    """
+    import torch
+
+    src_of = _SRC_OF.get(size)
+    if src_of is None:
+        from gopolicy import symmetry
+
+        npts = size * size
+        src_of = np.empty((symmetry.NUM_SYMMETRIES, npts), dtype=np.int64)
+        for s in range(symmetry.NUM_SYMMETRIES):  # point_map: where each point goes; invert it
+            src_of[s][symmetry.point_map(s, size)[:npts]] = np.arange(npts)
+        src_of = _SRC_OF[size] = src_of
+    need = (num_planes * size * size + 7) // 8
+    out = np.empty((len(packed), size * size, num_planes), dtype=np.float32)
+    _nhwc_kernel()(np.ascontiguousarray(packed[:, :need]), num_planes, src_of,
+                   np.ascontiguousarray(sym, dtype=np.int64), out)
+    return torch.from_numpy(out).view(len(packed), size, size, num_planes).permute(0, 3, 1, 2)

@@ -11,8 +11,14 @@ Format (SPEC.md): ``DIR/manifest.json`` lists, per split, shards ``<name>`` with
 * Files are memory-mapped (``np.load(mmap_mode="r")``): RAM does not grow with
   the corpus, and a batch is a sorted gather of its rows (page locality).
 * Order: each epoch is a pseudo-random permutation of all positions computed on
-  the fly by a keyed Feistel network (no O(N) permutation array), so the order
+  the fly by keyed Feistel networks (no O(N) permutation array), so the order
   is deterministic from ``(seed, epoch)`` and resumable from ``(epoch, step)``.
+  By default it is a :class:`BlockOrder`: random runs of 32 positions (70 KB)
+  are read into a 32,768-position chunk with sequential ``pread``s (a thread
+  prefetches the next chunk) and batches sample the chunk at random, because a
+  corpus larger than RAM read one random row at a time is bound by page faults
+  (measured cold on a 17.9 GB corpus: ~1,500 positions/s per-row vs ~20-60k
+  per-run; runs of 16/64/256 rows read at 62/120/185 MB/s).
   Rank ``r`` of ``W`` takes permutation slots ``r, r+W, r+2W, ...``: ranks read
   disjoint positions, and together they read exactly the batch a single process
   with the same global batch would (DDP == single process, same samples).
@@ -30,13 +36,14 @@ import json
 import mmap
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from gopolicy import symmetry
-from gopolicy.packing import packed_size, unpack_planes_torch
+from gopolicy.packing import packed_size, unpack_planes_nhwc, unpack_planes_torch
 
 from gopolicy.shard_format import META_DTYPE  # owned by the writer side; both sides import it
 
@@ -136,6 +143,7 @@ class _Shard:
     meta_path: Path
     planes: np.ndarray | None = None
     meta: np.ndarray | None = None
+    fds: tuple | None = None        # (planes fd, planes data offset, meta fd, meta data offset)
 
 
 class ShardSet:
@@ -213,6 +221,56 @@ class ShardSet:
             sh.planes = _random_access(np.load(sh.planes_path, mmap_mode="r"))
             sh.meta = np.load(sh.meta_path, mmap_mode="r")
         return sh
+
+    _fd_lock = threading.Lock()  # the prefetch thread and the main thread both read
+
+    def _fds(self, i: int) -> tuple:
+        sh = self.shards[i]
+        with self._fd_lock:
+            if sh.fds is None:
+                fds = []
+                for path in (sh.planes_path, sh.meta_path):
+                    fds += [os.open(path, os.O_RDONLY), _npy_header(path)[2]]
+                sh.fds = tuple(fds)
+        return sh.fds
+
+    def read_rows(self, start: int, packed_out: np.ndarray, meta_out: np.ndarray) -> None:
+        """Fill ``packed_out`` (n, packed_bytes) and ``meta_out`` (n,) with the
+        consecutive positions ``start .. start+n-1`` (may cross shards).
+
+        Plain ``pread``s of whole runs, not the memmap: one I/O per run instead of a
+        page fault per 4 KB, and no page-cache pollution by the mapping.
+        """
+        n = len(packed_out)
+        pos = int(start)
+        done = 0
+        while done < n:
+            s = int(np.searchsorted(self.offsets, pos, side="right")) - 1
+            local = pos - int(self.offsets[s])
+            take = min(n - done, int(self.offsets[s + 1]) - pos)
+            pfd, poff, mfd, moff = self._fds(s)
+            for fd, off, arr in ((pfd, poff, packed_out), (mfd, moff, meta_out)):
+                view = memoryview(arr[done:done + take]).cast("B")
+                row = arr.itemsize * (arr.shape[1] if arr.ndim == 2 else 1)
+                got = os.preadv(fd, [view], off + local * row)
+                if got != len(view):
+                    raise ShardError(f"{self.shards[s].name}: short read ({got} of {len(view)} bytes)")
+            done += take
+            pos += take
+
+    def close(self) -> None:
+        """Close the file descriptors of ``read_rows`` (memmaps close with the object)."""
+        for sh in self.shards:
+            if sh.fds is not None:
+                os.close(sh.fds[0])
+                os.close(sh.fds[2])
+                sh.fds = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
 
     def source_name(self, code: int) -> str:
         return self.sources[code] if 0 <= code < len(self.sources) else f"source{code}"
@@ -318,6 +376,79 @@ class FeistelPermutation:
         return y.astype(np.int64)
 
 
+class BlockOrder:
+    """An epoch order that reads the disk in runs: a bijection slot -> position.
+
+    The positions are cut into blocks of ``block`` consecutive positions (the
+    last ``n % block`` form a tail); the blocks are permuted (Feistel) and taken
+    ``chunk_blocks`` at a time into *chunks*; inside a chunk the positions are
+    permuted again (Feistel keyed by the chunk). Slots ``[c*C*L, (c+1)*C*L)``
+    are chunk ``c`` (the last chunk also holds the tail). So a batch is a
+    random sample of one chunk (~``chunk_blocks`` blocks from all over the
+    corpus), and a loader reads each chunk once, as ``chunk_blocks`` runs of
+    ``block`` rows: sequential I/O instead of one random page fault per
+    position. Like the plain Feistel order it is a pure function of the slot,
+    so it is deterministic, resumable and splits across ranks the same way.
+    """
+
+    def __init__(self, n: int, key: int, block: int, chunk_blocks: int):
+        if n <= 0:
+            raise ValueError("empty permutation")
+        self.n, self.block, self.chunk_blocks = int(n), int(block), int(chunk_blocks)
+        self.key = key
+        self.full_blocks = self.n // self.block
+        self.tail = self.n - self.full_blocks * self.block
+        self.chunk_size = self.block * self.chunk_blocks
+        self.num_chunks = max(1, -(-self.full_blocks // self.chunk_blocks))
+        self._blocks = FeistelPermutation(self.full_blocks, _key(key, 4)) if self.full_blocks else None
+        self._inner: dict[int, FeistelPermutation] = {}
+
+    def chunk_of(self, slots: np.ndarray) -> np.ndarray:
+        return np.minimum(np.asarray(slots, dtype=np.int64) // self.chunk_size, self.num_chunks - 1)
+
+    def chunk_blocks_of(self, c: int) -> int:
+        return min(self.chunk_blocks, self.full_blocks - c * self.chunk_blocks)
+
+    def chunk_len(self, c: int) -> int:
+        return self.chunk_blocks_of(c) * self.block + (self.tail if c == self.num_chunks - 1 else 0)
+
+    def chunk_starts(self, c: int) -> np.ndarray:
+        """First position of each block of chunk ``c``, in chunk order (the tail, if
+        any, follows them at position ``full_blocks * block``)."""
+        nb = self.chunk_blocks_of(c)
+        if nb <= 0:
+            return np.zeros(0, dtype=np.int64)
+        return self._blocks(c * self.chunk_blocks + np.arange(nb, dtype=np.int64)) * self.block
+
+    def local(self, slots: np.ndarray):
+        """``(chunk, row in that chunk)`` of each slot."""
+        slots = np.asarray(slots, dtype=np.int64)
+        chunk = self.chunk_of(slots)
+        row = np.empty_like(slots)
+        for c in np.unique(chunk).tolist():
+            m = chunk == c
+            if c not in self._inner:
+                if len(self._inner) > 4:
+                    self._inner.clear()
+                self._inner[c] = FeistelPermutation(self.chunk_len(c), _key(self.key, 3, c))
+            row[m] = self._inner[c](slots[m] - c * self.chunk_size)
+        return chunk, row
+
+    def __call__(self, slots) -> np.ndarray:
+        chunk, row = self.local(slots)
+        out = np.empty_like(row)
+        for c in np.unique(chunk).tolist():
+            m = chunk == c
+            r = row[m]
+            in_block = r < self.chunk_blocks_of(c) * self.block
+            g = np.full(len(r), self.full_blocks * self.block, dtype=np.int64) + r - self.chunk_blocks_of(c) * self.block
+            if in_block.any():
+                starts = self.chunk_starts(c)
+                g[in_block] = starts[r[in_block] // self.block] + r[in_block] % self.block
+            out[m] = g
+        return out
+
+
 def slot_symmetries(slots: np.ndarray, key: int) -> np.ndarray:
     """Symmetry 0..7 for each permutation slot (a hash, so any rank split agrees)."""
     return (_mix64(np.asarray(slots, dtype=np.uint64) ^ np.uint64(key)) >> np.uint64(61)).astype(np.int64)
@@ -329,7 +460,7 @@ def slot_symmetries(slots: np.ndarray, key: int) -> np.ndarray:
 
 @dataclass
 class Batch:
-    x: "object"            # torch uint8 (B, planes, 19, 19) on the device
+    x: "object"            # (B, planes, 19, 19) on the device: float32 channels_last on the CPU, else uint8
     target: "object"       # torch int64 (B,) on the device
     meta: np.ndarray       # host META_DTYPE rows (same order as x)
     sym: np.ndarray        # host symmetry per row (0 = identity)
@@ -345,35 +476,46 @@ def _point_maps(size: int) -> np.ndarray:
 
 
 def model_input(x, channels_last: bool = False):
-    """uint8 planes -> the float tensor the model eats (channels_last if asked)."""
+    """Batch planes -> the float tensor the model eats, in the memory format asked
+    (a no-op for the CPU loader's float32 channels_last batches)."""
     import torch
 
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     return x.float()
 
 
 def to_device(packed: np.ndarray, meta: np.ndarray, sym: np.ndarray | None, num_planes: int,
               device=None, *, board_size: int = 19, pin_memory: bool = False,
-              non_blocking: bool = False) -> Batch:
+              non_blocking: bool = False, fused: bool | None = None) -> Batch:
     """Unpack (and augment) a host batch on ``device``.
 
-    ``sym`` (B,) symmetries or None. The rows are regrouped by symmetry (stable,
-    so a None/all-zero ``sym`` keeps the order) and each group is transformed by
-    one ``symmetry.apply_torch`` call; ``Batch.meta``/``Batch.sym`` follow the
-    returned order. Targets are mapped with ``symmetry.point_map``.
+    On the CPU (``device`` None or cpu; or ``fused=True``) one numba pass unpacks, applies each row's
+    symmetry and writes float32 channels_last (``packing.unpack_planes_nhwc``);
+    rows keep their order. Elsewhere only the packed bytes travel: the rows are
+    regrouped by symmetry (stable, so a None/all-zero ``sym`` keeps the order),
+    unpacked on the device and each group is transformed by one
+    ``symmetry.apply_torch`` call. ``Batch.meta``/``Batch.sym`` follow the
+    returned order; targets are mapped with ``symmetry.point_map``. ``fused=False``
+    forces the device path (the tests run the GPU code this way on the CPU).
     """
     import torch
 
     target = meta["target"].astype(np.int64)
-    if sym is not None and np.any(sym):
+    if sym is None:
+        sym = np.zeros(len(target), dtype=np.int64)
+    if fused is None:
+        fused = device is None or torch.device(device).type == "cpu"
+    if fused:
+        x = unpack_planes_nhwc(packed, num_planes, sym, board_size)
+        if np.any(sym):
+            target = _point_maps(board_size)[sym, target]
+        return Batch(x, torch.from_numpy(target), meta, sym)
+    counts = None
+    if np.any(sym):
         order = np.argsort(sym, kind="stable")
         packed, meta, sym = packed[order], meta[order], sym[order]
         target = _point_maps(board_size)[sym, target[order]]
         counts = np.bincount(sym, minlength=symmetry.NUM_SYMMETRIES)
-    else:
-        counts = None
-        sym = np.zeros(len(target), dtype=np.int64) if sym is None else sym
     t_packed = torch.from_numpy(np.ascontiguousarray(packed))
     t_target = torch.from_numpy(target)
     if pin_memory:
@@ -400,19 +542,32 @@ class ShardLoader:
     """Endless, deterministic, resumable random batches for one rank.
 
     ``batch_size`` is the *global* batch; each of ``world_size`` ranks gets
-    ``batch_size // world_size`` positions per step. Epoch ``e`` is the Feistel
-    permutation keyed by ``(seed, e)``; the last partial global batch of an epoch
-    is dropped. ``state_dict()`` / ``load_state_dict()`` save and restore the
-    position (``epoch``, ``step``) so a resumed run reads the same batches.
+    ``batch_size // world_size`` positions per step. Epoch ``e``'s order is keyed
+    by ``(seed, e)``; the last partial global batch of an epoch is dropped.
+    ``state_dict()`` / ``load_state_dict()`` save and restore the position
+    (``epoch``, ``step``) so a resumed run reads the same batches.
+
+    ``block > 1`` (default 32): :class:`BlockOrder`; chunks of ``block *
+    chunk_blocks`` positions (32,768 = 71 MB by default) are read with
+    sequential ``pread``s, the next one by a background thread while the
+    current one is consumed. A batch of 256 then holds ~32 pairs of rows from
+    the same run (nearby moves of one game): mild correlation, a few % of rows. Every rank reads whole chunks (on one machine the page
+    cache shares them). ``block=1``: every position independently random
+    (:class:`FeistelPermutation`) through the memmap, one page fault per
+    position on a corpus larger than RAM; checkpoints written before blocks
+    existed resume in this order.
     """
 
     def __init__(self, shards: ShardSet, batch_size: int, *, rank: int = 0, world_size: int = 1,
                  seed: int = 0, augment: bool = True, num_planes: int | None = None, device=None,
-                 pin_memory: bool = False, non_blocking: bool = False):
+                 pin_memory: bool = False, non_blocking: bool = False, block: int = 32,
+                 chunk_blocks: int = 1024, prefetch: bool = True):
         if batch_size % world_size:
             raise ValueError(f"global batch size {batch_size} is not divisible by {world_size} ranks")
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} not in 0..{world_size - 1}")
+        if block < 1 or chunk_blocks < 1:
+            raise ValueError("block and chunk_blocks must be >= 1")
         self.shards = shards
         self.batch_size = batch_size
         self.local_batch = batch_size // world_size
@@ -425,6 +580,7 @@ class ShardLoader:
         self.num_bytes = packed_size(self.num_planes, shards.board_size ** 2)
         self.device = device
         self.pin_memory, self.non_blocking = pin_memory, non_blocking
+        self.block, self.chunk_blocks, self.prefetch = int(block), int(chunk_blocks), prefetch
         self.steps_per_epoch = len(shards) // batch_size
         if self.steps_per_epoch == 0:
             raise ShardError(f"split {shards.split!r} has {len(shards)} positions, fewer than one batch of {batch_size}")
@@ -432,12 +588,17 @@ class ShardLoader:
         self.step = 0
         self._perm_epoch = None
         self._perm = None
+        self._chunks: dict[tuple, tuple] = {}    # (block, chunk_blocks, seed, epoch, chunk) -> (packed, meta)
+        self._pending: dict[tuple, object] = {}  # same keys -> Future
+        self._pool = None
 
     # -- order ------------------------------------------------------------
-    def _permutation(self, epoch: int) -> FeistelPermutation:
-        if self._perm_epoch != epoch:
-            self._perm = FeistelPermutation(len(self.shards), _key(self.seed, epoch, 1))
-            self._perm_epoch = epoch
+    def _permutation(self, epoch: int):
+        if self._perm_epoch != (epoch, self.block, self.chunk_blocks, self.seed):
+            n, key = len(self.shards), _key(self.seed, epoch, 1)
+            self._perm = (FeistelPermutation(n, key) if self.block == 1
+                          else BlockOrder(n, key, self.block, self.chunk_blocks))
+            self._perm_epoch = (epoch, self.block, self.chunk_blocks, self.seed)
         return self._perm
 
     def slots(self, epoch: int, step: int) -> np.ndarray:
@@ -445,21 +606,70 @@ class ShardLoader:
         base = step * self.batch_size
         return base + np.arange(self.local_batch, dtype=np.int64) * self.world_size + self.rank
 
+    def _symmetries(self, epoch: int, slots: np.ndarray) -> np.ndarray:
+        if self.augment:
+            return slot_symmetries(slots, _key(self.seed, epoch, 2))
+        return np.zeros(len(slots), dtype=np.int64)
+
     def indices(self, epoch: int, step: int):
         """(global position indices sorted ascending, their symmetries) for this rank."""
         slots = self.slots(epoch, step)
         idx = self._permutation(epoch)(slots)
-        if self.augment:
-            sym = slot_symmetries(slots, _key(self.seed, epoch, 2))
-        else:
-            sym = np.zeros(len(slots), dtype=np.int64)
+        sym = self._symmetries(epoch, slots)
         order = np.argsort(idx, kind="stable")
         return idx[order], sym[order]
 
+    # -- chunked reading (block > 1) --------------------------------------------
+    def _read_chunk(self, order: BlockOrder, c: int):
+        n = order.chunk_len(c)
+        packed = np.empty((n, self.shards.packed_bytes), dtype=np.uint8)
+        meta = np.empty(n, dtype=META_DTYPE)
+        starts = order.chunk_starts(c)
+        L = order.block
+        for j in np.argsort(starts, kind="stable").tolist():  # file order: kinder to disks
+            self.shards.read_rows(int(starts[j]), packed[j * L:(j + 1) * L], meta[j * L:(j + 1) * L])
+        if len(starts) * L < n:  # the tail rides with the last chunk
+            self.shards.read_rows(order.full_blocks * L, packed[len(starts) * L:], meta[len(starts) * L:])
+        return packed, meta
+
+    def _chunk(self, epoch: int, c: int):
+        key = (self.block, self.chunk_blocks, self.seed, epoch, c)
+        if key not in self._chunks:
+            fut = self._pending.pop(key, None)
+            self._chunks[key] = fut.result() if fut is not None else self._read_chunk(self._permutation(epoch), c)
+            while len(self._chunks) > 2:  # current and previous (a batch may straddle two)
+                self._chunks.pop(next(iter(self._chunks)))
+        if self.prefetch:
+            nxt = (epoch, c + 1) if c + 1 < self._permutation(epoch).num_chunks else (epoch + 1, 0)
+            nkey = (self.block, self.chunk_blocks, self.seed, *nxt)
+            if nkey not in self._chunks and nkey not in self._pending:
+                if self._pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
+                    self._pool = ThreadPoolExecutor(1, thread_name_prefix="gopolicy-shards")
+                self._pending.clear()  # a stale prefetch (after a seek) is simply dropped
+                order = BlockOrder(len(self.shards), _key(self.seed, nxt[0], 1), self.block, self.chunk_blocks)
+                self._pending[nkey] = self._pool.submit(self._read_chunk, order, nxt[1])
+        return self._chunks[key]
+
     def next_host(self):
         """Advance one step; ``(packed, meta, sym)`` numpy arrays for this rank."""
-        idx, sym = self.indices(self.epoch, self.step)
-        packed, meta = self.shards.gather(idx, self.num_bytes)
+        if self.block == 1:
+            idx, sym = self.indices(self.epoch, self.step)
+            packed, meta = self.shards.gather(idx, self.num_bytes)
+        else:
+            slots = self.slots(self.epoch, self.step)
+            order = self._permutation(self.epoch)
+            srt = np.argsort(order(slots), kind="stable")  # same row order as indices()
+            slots = slots[srt]
+            sym = self._symmetries(self.epoch, slots)
+            chunk, row = order.local(slots)
+            packed = np.empty((len(slots), self.num_bytes), dtype=np.uint8)
+            meta = np.empty(len(slots), dtype=META_DTYPE)
+            for c in np.unique(chunk).tolist():
+                m = chunk == c
+                cp, cm = self._chunk(self.epoch, c)
+                packed[m] = cp[row[m], :self.num_bytes]
+                meta[m] = cm[row[m]]
         self.step += 1
         if self.step >= self.steps_per_epoch:
             self.epoch += 1
@@ -475,10 +685,19 @@ class ShardLoader:
         while True:
             yield self.next_batch()
 
+    def close(self) -> None:
+        """Stop the prefetch thread and drop cached chunks."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._pending.clear()
+        self._chunks.clear()
+
     # -- resumption ----------------------------------------------------------
     def state_dict(self) -> dict:
         return {"seed": self.seed, "epoch": self.epoch, "step": self.step, "batch_size": self.batch_size,
-                "positions": len(self.shards), "samples_in_epoch": self.step * self.batch_size}
+                "positions": len(self.shards), "samples_in_epoch": self.step * self.batch_size,
+                "block": self.block, "chunk_blocks": self.chunk_blocks}
 
     def load_state_dict(self, state: dict) -> None:
         if int(state.get("positions", len(self.shards))) != len(self.shards):
@@ -486,6 +705,9 @@ class ShardLoader:
                   f"was taken on {state['positions']}: the data order changes", file=sys.stderr)
         self.seed = int(state["seed"])
         self.epoch = int(state["epoch"])
+        # the order of the run that wrote the state (no "block": written before blocks existed)
+        self.block = int(state.get("block", 1))
+        self.chunk_blocks = int(state.get("chunk_blocks", self.chunk_blocks))
         if int(state.get("batch_size", self.batch_size)) == self.batch_size:
             self.step = int(state["step"])
         else:  # keep the position in the epoch as well as a new batch size allows
@@ -493,6 +715,8 @@ class ShardLoader:
         if self.step >= self.steps_per_epoch:
             self.epoch, self.step = self.epoch + 1, 0
         self._perm_epoch = None
+        self._pending.clear()
+        self._chunks.clear()
 
 
 def eval_indices(n: int, max_positions: int | None = None) -> np.ndarray:

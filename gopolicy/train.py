@@ -84,6 +84,7 @@ class TrainConfig:
     compile: bool = False
     seed: int = 1
     resume: bool = False
+    init: str | None = None
     verify_data: bool = False
     plot: bool = True
     threads: int | None = None
@@ -246,8 +247,14 @@ def train(cfg: TrainConfig, explicit: set[str] | None = None) -> dict:
         raise FileExistsError(f"{out} already holds a checkpoint ({CKPT_NAME}); pass --resume to continue it "
                               "or choose another --out")
     cfg, recipe = resolve_config(cfg, resume_ck.get("train_config") if resume_ck else None, explicit)
-    if resume_ck:  # the network is the checkpoint's, whatever the flags say
-        mc = resume_ck["model_config"]
+    init_ck = None
+    if cfg.init and not resume_ck:
+        # warm start: weights (and so the architecture) from a checkpoint or weights file,
+        # a fresh optimizer, schedule and data order (a new run, e.g. a longer schedule)
+        init_ck = ckpt_mod.load_checkpoint(cfg.init)
+    src_ck = resume_ck or init_ck
+    if src_ck:  # the network is the checkpoint's, whatever the flags say
+        mc = src_ck["model_config"]
         cfg.model, cfg.planes, cfg.filters, cfg.layers = mc["name"], mc["planes"], mc["filters"], mc["layers"]
     if master:
         out.mkdir(parents=True, exist_ok=True)
@@ -278,12 +285,14 @@ def train(cfg: TrainConfig, explicit: set[str] | None = None) -> dict:
     # -- model --------------------------------------------------------------
     model_config = {"name": cfg.model, "planes": cfg.planes, "filters": cfg.filters, "layers": cfg.layers,
                     "board_size": train_set.board_size}
-    if resume_ck:
-        model_config = dict(resume_ck["model_config"])
+    if src_ck:
+        model_config = dict(src_ck["model_config"])
     torch.manual_seed(cfg.seed)  # same init on every rank (DDP also broadcasts rank 0's)
     raw_model = ckpt_mod.build_model(model_config)
-    if resume_ck:
-        raw_model.load_state_dict(resume_ck["model"])
+    if src_ck:  # exported weights may be fp16: load_state_dict casts to the model's dtype
+        raw_model.load_state_dict(src_ck["model"])
+        if init_ck:
+            say(f"[train] initialised from {cfg.init}")
     raw_model = dev.prepare_model(raw_model)
     raw_model.train()
     optimizer = recipes.make_optimizer(recipe, raw_model)
@@ -434,6 +443,7 @@ def train(cfg: TrainConfig, explicit: set[str] | None = None) -> dict:
         summary["rank_weight_max_abs_diff"] = float(diff)
         say(f"[train] ranks in sync: max |w_rank - w_0| = {float(diff):.3g}")
         dist.barrier()
+    loader.close()
     if master:
         if step > start_step or not ckpt_path.exists():
             save(final=True)

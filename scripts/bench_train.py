@@ -7,12 +7,14 @@ Measures, on the same data in the same run:
       autocast on CPUs with AMX/AVX512-BF16; bf16/fp16 autocast + channels_last
       on GPUs),
 and prints samples/s, achieved GFLOP/s (3 x forward FLOPs per sample) and the
-ratio b/a; then the loader alone (memmap gather + unpack + symmetry
-augmentation, one thread) against what training consumes, and inference
+ratio b/a; then the loader alone (read + unpack + symmetry augmentation,
+one compute thread) in both orders (per-position random through the memmap,
+and the default block order), against what training consumes; and inference
 positions/s at batch 1 and 256.
 
     python scripts/bench_train.py                 # synthetic shards in a temp dir, <= ~3 min
     python scripts/bench_train.py --data SHARDS   # a prepared corpus
+    python scripts/bench_train.py --data SHARDS --cold --skip-fp32   # loader as on a corpus > RAM
 """
 from __future__ import annotations
 
@@ -38,6 +40,17 @@ def conv_flops(model, planes: int, size: int = 19) -> int:
     return total
 
 
+def evict_page_cache(shards) -> None:
+    """Drop the shard files' cached pages (no root needed): reads then hit the disk."""
+    for sh in shards.shards:
+        for path in (sh.planes_path, sh.meta_path):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", help="prepared shards (default: synthetic, in a temp dir)")
@@ -49,6 +62,11 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, help="torch threads for training (default: torch's)")
     ap.add_argument("--skip-fp32", action="store_true", help="only the project's path")
+    ap.add_argument("--loader-only", action="store_true", help="only the loader benchmark")
+    ap.add_argument("--cold", action="store_true",
+                    help="evict the shards from the page cache before each loader run (posix_fadvise), "
+                         "as on a corpus larger than RAM")
+    ap.add_argument("--loader-seconds", type=float, default=6.0, help="block-order loader run (default 6)")
     args = ap.parse_args(argv)
 
     import torch
@@ -129,35 +147,52 @@ def main(argv=None) -> int:
         return rate, rate * 3 * fwd / 1e9, first
 
     rows = []
-    if not args.skip_fp32:
+    r_b = None
+    if args.loader_only:
+        pass
+    elif not args.skip_fp32:
         r_a = bench_train(plain, args.steps_fp32, 1)
         rows.append(("(a) fp32 eager, NCHW", *r_a))
-    r_b = bench_train(fast, args.steps_fast, 2)
-    rows.append((f"(b) project path: {fast.precision}{' + channels_last' if fast.channels_last else ''}", *r_b))
-    print()
-    print(f"{'training':40s} {'samples/s':>10s} {'GFLOP/s':>9s} {'loss@1':>10s}")
+    if not args.loader_only:
+        r_b = bench_train(fast, args.steps_fast, 2)
+        rows.append((f"(b) project path: {fast.precision}{' + channels_last' if fast.channels_last else ''}", *r_b))
+    if rows:
+        print()
+        print(f"{'training':40s} {'samples/s':>10s} {'GFLOP/s':>9s} {'loss@1':>10s}")
     for name, rate, gf, loss in rows:
         print(f"{name:40s} {rate:10.1f} {gf:9.1f} {loss:10.3f}")
-    if not args.skip_fp32:
+    if rows and not args.skip_fp32:
         print(f"speed-up (b)/(a): {r_b[0] / rows[0][1]:.1f}x   (goal >= 6x)")
 
-    # -- loader alone, one thread ----------------------------------------------
+    # -- loader alone, one compute thread ----------------------------------------------
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    loader = ShardLoader(shards, 256, seed=3, device=fast.device, pin_memory=fast.pin_memory,
-                         non_blocking=fast.non_blocking)
-    for _ in range(3):
-        model_input(loader.next_batch().x, fast.channels_last)
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < 3.0:
-        x = model_input(loader.next_batch().x, fast.channels_last)
-        n += x.shape[0]
-    sync()
-    load_rate = n / (time.perf_counter() - t0)
+
+    def bench_loader(block: int, seconds: float) -> float:
+        if args.cold:
+            evict_page_cache(shards)
+        loader = ShardLoader(shards, 256, seed=3, device=fast.device, pin_memory=fast.pin_memory,
+                             non_blocking=fast.non_blocking, block=block)
+        n, t0 = 0, time.perf_counter()  # the first chunk's read counts too
+        while time.perf_counter() - t0 < seconds or n < 3 * 256:
+            x = model_input(loader.next_batch().x, fast.channels_last)
+            n += x.shape[0]
+        sync()
+        loader.close()
+        return n / (time.perf_counter() - t0)
+
+    random_rate = bench_loader(1, 4.0)
+    block_rate = bench_loader(32, args.loader_seconds)
     torch.set_num_threads(threads)
     print()
-    print(f"loader (memmap gather + unpack + 8-symmetry augmentation + float, 1 thread): {load_rate:,.0f} positions/s"
-          f"  (goal >= 20,000/core; {load_rate / r_b[0]:.0f}x what (b) consumes, goal >= 10x)")
+    print(f"loader (read + unpack + 8-symmetry augmentation + float, 1 compute thread"
+          f"{', page cache evicted first' if args.cold else ''}):")
+    print(f"  per-position random order (memmap, block=1): {random_rate:10,.0f} positions/s")
+    print(f"  block order (runs of 32 into 32,768-position chunks, pread + prefetch thread): "
+          f"{block_rate:10,.0f} positions/s  ({block_rate / random_rate:.1f}x)")
+    print("  goal >= 20,000/core" + (f"; {block_rate / r_b[0]:.0f}x what (b) consumes, goal >= 10x" if r_b else ""))
+    if args.loader_only:
+        return 0
 
     # -- inference -------------------------------------------------------------------
     model = fast.prepare_model(build_model(cfg)).eval()

@@ -151,3 +151,44 @@ def test_play_command_self_play(tmp_path, capsys):
     assert "after move 5" in text and "after move 10" in text and "final position after 10 moves" in text
     assert f"SGF written to {out}" in text and "result: " in text
     assert parse_game(out.read_bytes()).num_moves == 10
+
+
+def test_parallel_workers_play_every_game_once_with_fixed_colours(tmp_path):
+    import threading
+    import time
+
+    from gopolicy.match import run_match
+
+    made, players = [], set()
+
+    def factory(moves, name):
+        def make():
+            c = Scripted(moves, name=name)
+            genmove = c.genmove
+
+            def slow_genmove(color):  # let the workers interleave
+                players.add(threading.current_thread().name)
+                time.sleep(0.002)
+                return genmove(color)
+
+            def send(cmd):  # each game starts with the full script again
+                if cmd.startswith("clear_board"):
+                    c.moves = list(moves)
+                return ""
+
+            c.genmove, c.send = slow_genmove, send
+            made.append(name)
+            return c
+        return make
+
+    eng = factory(["D4", "Q16", "D16", "Q4", "K10"], "eng")
+    opp = factory(["C3"], "opp")
+    summary = run_match(opp, tmp_path / "m", engine_cmd=eng, games=5, parallel=3, komi=0.5,
+                        log=open(os.devnull, "w"))
+    rows = list(csv.DictReader(open(tmp_path / "m" / "results.csv")))
+    assert [int(r["game"]) for r in rows] == [1, 2, 3, 4, 5]
+    assert [r["engine_color"] for r in rows] == ["B", "W", "B", "W", "B"]  # by game number, not worker
+    assert sorted(p.name for p in (tmp_path / "m").glob("game-*.sgf")) == [f"game-00{i}.sgf" for i in range(1, 6)]
+    assert made.count("eng") >= 3 and len(players) >= 2  # own engines per worker, several at once
+    # 5 engine stones vs 1, komi 0.5: the engine wins every game by area, as Black or White
+    assert summary.wins == 5 and {r["engine_result"] for r in rows} == {"win"}

@@ -9,8 +9,9 @@ import torch
 
 from gopolicy import symmetry
 from gopolicy.packing import pack_planes, unpack_planes_np, unpack_planes_torch
-from gopolicy.shards import (FeistelPermutation, ShardError, ShardLoader, ShardSet, to_device,
-                             write_synthetic_shards)
+from gopolicy.shard_format import META_DTYPE
+from gopolicy.shards import (BlockOrder, FeistelPermutation, ShardError, ShardLoader, ShardSet, _key,
+                             to_device, write_synthetic_shards)
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +172,101 @@ def test_order_is_deterministic_and_resumable(data):
 def test_pack_roundtrip_sanity():
     planes = (np.random.default_rng(0).random((3, 48, 19, 19)) < 0.2).astype(np.uint8)
     assert np.array_equal(unpack_planes_torch(torch.from_numpy(pack_planes(planes)), 48).numpy(), planes)
+
+
+# -- block order: sequential runs read into chunks ------------------------------------
+
+def test_block_order_is_a_permutation_with_tail_and_partial_chunks():
+    for n, block, chunk_blocks in ((1, 16, 4), (15, 16, 4), (300, 16, 4), (300, 7, 3), (1000, 1, 8),
+                                   (4099, 16, 2048), (512, 4, 10)):
+        order = BlockOrder(n, 77, block, chunk_blocks)
+        y = order(np.arange(n))
+        assert np.array_equal(np.sort(y), np.arange(n)), (n, block, chunk_blocks)
+        # slots of chunk c map exactly onto that chunk's blocks (and the tail for the last chunk)
+        chunk, row = order.local(np.arange(n))
+        for c in range(order.num_chunks):
+            got = np.sort(y[chunk == c])
+            starts = order.chunk_starts(c)
+            want = [np.arange(s, s + block) for s in starts]
+            if c == order.num_chunks - 1 and order.tail:
+                want.append(np.arange(order.full_blocks * block, n))
+            want = np.sort(np.concatenate(want)) if want else np.zeros(0, int)
+            assert np.array_equal(got, want)
+            assert np.array_equal(np.sort(row[chunk == c]), np.arange(order.chunk_len(c)))
+    # blocks are shuffled, not left in file order
+    starts = BlockOrder(4096, 5, 16, 64).chunk_starts(0)
+    assert not np.array_equal(starts, np.sort(starts))
+
+
+def test_chunked_reads_equal_memmap_gathers_across_chunks_shards_and_epochs(data):
+    s = ShardSet(data, "train")  # 300 positions in shards of 128: blocks cross shard borders
+    for prefetch in (True, False):
+        loader = ShardLoader(s, 24, seed=2, block=4, chunk_blocks=10, prefetch=prefetch, num_planes=20)
+        seen = []
+        for _ in range(2 * loader.steps_per_epoch + 3):  # batches straddle chunks; epochs wrap
+            epoch, step = loader.epoch, loader.step
+            idx, sym = loader.indices(epoch, step)
+            packed, meta, sym2 = loader.next_host()
+            ref_packed, ref_meta = s.gather(idx, loader.num_bytes)
+            assert np.array_equal(packed, ref_packed) and np.array_equal(meta, ref_meta)
+            assert np.array_equal(sym, sym2)
+            if epoch == 0:
+                seen.append(idx)
+        seen = np.concatenate(seen)
+        assert len(np.unique(seen)) == len(seen) == loader.steps_per_epoch * 24
+        loader.close()
+
+
+def test_a_batch_samples_many_blocks(data):
+    s = ShardSet(data, "train")
+    idx, _ = ShardLoader(s, 64, seed=1, block=4, chunk_blocks=64).indices(0, 0)
+    assert len(np.unique(idx // 4)) >= 40  # 64 draws from 64+ blocks: few land in the same run
+
+
+def test_state_from_before_blocks_resumes_in_the_old_per_position_order(data):
+    s = ShardSet(data, "train")
+    loader = ShardLoader(s, 32, seed=4)
+    loader.load_state_dict({"seed": 4, "epoch": 0, "step": 3, "batch_size": 32, "positions": 300})
+    assert loader.block == 1
+    idx, _ = loader.indices(0, 3)
+    slots = 3 * 32 + np.arange(32)
+    assert np.array_equal(idx, np.sort(FeistelPermutation(300, _key(4, 0, 1))(slots)))
+    packed, meta, _ = loader.next_host()
+    assert np.array_equal(packed, s.gather(idx)[0])
+    # and a new state round-trips its block layout
+    b = ShardLoader(s, 32, seed=4, block=8, chunk_blocks=5)
+    st = json.loads(json.dumps(b.state_dict()))
+    c = ShardLoader(s, 32, seed=0)
+    c.load_state_dict(st)
+    assert (c.block, c.chunk_blocks) == (8, 5) and np.array_equal(c.indices(0, 0)[0], b.indices(0, 0)[0])
+
+
+def test_read_rows_refuses_a_short_file(data, tmp_path):
+    d = _copy(data, tmp_path)
+    s = ShardSet(d, "train")
+    with open(d / "train-00002.planes.npy", "r+b") as f:  # shrink after validation
+        f.truncate(f.seek(0, 2) - 2166 * 3)
+    packed = np.empty((10, s.packed_bytes), np.uint8)
+    meta = np.empty(10, dtype=META_DTYPE)
+    with pytest.raises(ShardError, match="short read"):
+        s.read_rows(290, packed, meta)
+    s.close()
+
+
+def test_cpu_fused_unpack_equals_the_device_path(data):
+    """The CPU batch (one numba pass, float32 channels_last) and the GPU code path
+    (uint8 unpack on the device, grouped rot90s), run here on the CPU, agree row by row."""
+    s = ShardSet(data, "train")
+    loader = ShardLoader(s, 64, seed=8)
+    packed, meta, sym = loader.next_host()
+    assert len(set(sym.tolist())) >= 6
+    for planes in (48, 20, 4):
+        fused = to_device(packed[:, :(planes * 361 + 7) // 8], meta, sym, planes)
+        generic = to_device(packed, meta, sym, planes, fused=False)
+        assert fused.x.dtype == torch.float32 and generic.x.dtype == torch.uint8
+        assert fused.x.is_contiguous(memory_format=torch.channels_last)
+        key = lambda m: (int(m["game"]), int(m["move_number"]))  # noqa: E731 - rows may be regrouped
+        where = {key(m): i for i, m in enumerate(generic.meta)}
+        for j, m in enumerate(fused.meta):
+            i = where[key(m)]
+            assert torch.equal(fused.x[j], generic.x[i].float()) and fused.target[j] == generic.target[i]

@@ -141,3 +141,22 @@ def test_recipes_and_schedules():
     sgd = get_recipe("fast", optimizer="sgd")
     assert sgd.lr == 0.002 and sgd.nesterov and sgd.momentum == 0.9
     assert get_recipe("fast", optimizer="sgd", lr=0.01, batch_size=64).lr == 0.01
+
+
+def test_init_starts_a_new_schedule_from_trained_weights(data, tmp_path, keep_threads):
+    src = tmp_path / "src"
+    common = ["--batch-size", "32", "--lr", "0.01", "--log-every", "5", "--eval-every", "0"]
+    assert cli_main(["train", "--data", str(data), "--out", str(src), *TINY, *common, "--max-steps", "40"]) == 0
+    trained = _metrics(src)[-1]["loss"]
+    fresh, warm = tmp_path / "fresh", tmp_path / "warm"
+    assert cli_main(["train", "--data", str(data), "--out", str(fresh), *TINY, *common, "--max-steps", "5",
+                     "--seed", "3"]) == 0
+    # --filters 16 is overridden: the architecture comes with the weights (exported fp16 policy.pt)
+    assert cli_main(["train", "--data", str(data), "--out", str(warm), *TINY, *common, "--max-steps", "5",
+                     "--seed", "3", "--filters", "16", "--init", str(src / "policy.pt")]) == 0
+    first_fresh, first_warm = _metrics(fresh)[0]["loss"], _metrics(warm)[0]["loss"]
+    assert first_warm < 0.5 * first_fresh and first_warm < 2 * trained + 0.1
+    ckw = ck.load_checkpoint(warm / "ckpt.pt")
+    assert ckw["model_config"]["filters"] == 8 and ckw["step"] == 5  # a new run: its own step count
+    assert cli_main(["train", "--data", str(data), "--out", str(tmp_path / "bad"), *TINY, "--max-steps", "1",
+                     "--init", str(tmp_path / "missing.pt")]) == 1  # a clear error, no traceback

@@ -36,6 +36,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
                         "default: our own count")
     p.add_argument("--timeout", type=float, default=300.0,
                    help="seconds allowed for any single reply before the engine forfeits (300)")
+    p.add_argument("--parallel", type=int, default=1, metavar="N",
+                   help="games played at once, each with its own engine processes (1; about one per core "
+                        "when the opponent thinks on one core, as GNU Go does)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.set_defaults(func=run)
     return p
@@ -45,6 +48,9 @@ def run(args) -> int:
     from gopolicy.match import run_match
     from gopolicy.policy import BUNDLED_HINT, default_model_path
 
+    if args.parallel < 1:
+        print("gopolicy match: --parallel must be >= 1", file=sys.stderr)
+        return 2
     if args.games < 1:
         print("gopolicy match: --games must be >= 1", file=sys.stderr)
         return 2
@@ -54,6 +60,6 @@ def run(args) -> int:
         return 2
     summary = run_match(args.opponent, args.out, engine_cmd=args.engine, games=args.games,
                         komi=args.komi, colors=args.colors, max_moves=args.max_moves,
-                        scorer_cmd=args.scorer, timeout=args.timeout)
+                        scorer_cmd=args.scorer, timeout=args.timeout, parallel=args.parallel)
     print(summary.line())
     return 0

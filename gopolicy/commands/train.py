@@ -2,6 +2,7 @@
 
   gopolicy train --data SHARDS --out RUN --recipe fast --max-samples 5000000
   gopolicy train --data SHARDS --out RUN --resume          # continue exactly
+  gopolicy train --data SHARDS --out RUN2 --init RUN/model.pt  # new schedule from trained weights
 
 DDP on one machine (nccl on GPUs, gloo on CPUs; --batch-size is the global batch):
   torchrun --standalone --nproc_per_node 4 -m gopolicy train --data SHARDS --out RUN
@@ -64,6 +65,8 @@ def add_parser(sub, name: str):
     _bool_flag(g, "compile", "torch.compile the model")
     g.add_argument("--seed", type=int, help="model init and data order (default 1)")
     g.add_argument("--resume", action="store_true", help="continue RUN_DIR/ckpt.pt exactly")
+    g.add_argument("--init", metavar="CKPT", help="start a new run from these weights (checkpoint or "
+                   "exported .pt; the architecture is theirs) with a fresh optimizer and schedule")
     _bool_flag(g, "verify-data", "check every shard's sha256 before training")
     _bool_flag(g, "plot", "write curves.png at the end (default on)")
     g.add_argument("--threads", type=int, help="torch intra-op threads")
