@@ -402,6 +402,7 @@ class BlockOrder:
         self.num_chunks = max(1, -(-self.full_blocks // self.chunk_blocks))
         self._blocks = FeistelPermutation(self.full_blocks, _key(key, 4)) if self.full_blocks else None
         self._inner: dict[int, FeistelPermutation] = {}
+        self._starts: dict[int, np.ndarray] = {}
 
     def chunk_of(self, slots: np.ndarray) -> np.ndarray:
         return np.minimum(np.asarray(slots, dtype=np.int64) // self.chunk_size, self.num_chunks - 1)
@@ -415,38 +416,37 @@ class BlockOrder:
     def chunk_starts(self, c: int) -> np.ndarray:
         """First position of each block of chunk ``c``, in chunk order (the tail, if
         any, follows them at position ``full_blocks * block``)."""
-        nb = self.chunk_blocks_of(c)
-        if nb <= 0:
-            return np.zeros(0, dtype=np.int64)
-        return self._blocks(c * self.chunk_blocks + np.arange(nb, dtype=np.int64)) * self.block
+        if c not in self._starts:
+            nb = max(0, self.chunk_blocks_of(c))
+            self._starts[c] = (self._blocks(c * self.chunk_blocks + np.arange(nb, dtype=np.int64)) * self.block
+                               if nb else np.zeros(0, dtype=np.int64))
+        return self._starts[c]
 
-    def local(self, slots: np.ndarray):
-        """``(chunk, row in that chunk)`` of each slot."""
+    def locate(self, slots):
+        """``(chunk, row in that chunk, global position)`` of each slot."""
         slots = np.asarray(slots, dtype=np.int64)
         chunk = self.chunk_of(slots)
         row = np.empty_like(slots)
+        pos = np.empty_like(slots)
         for c in np.unique(chunk).tolist():
             m = chunk == c
             if c not in self._inner:
-                if len(self._inner) > 4:
+                if len(self._inner) > 4:  # a few chunks at a time are in use
                     self._inner.clear()
+                    self._starts.clear()
                 self._inner[c] = FeistelPermutation(self.chunk_len(c), _key(self.key, 3, c))
-            row[m] = self._inner[c](slots[m] - c * self.chunk_size)
-        return chunk, row
+            r = self._inner[c](slots[m] - c * self.chunk_size)
+            in_blocks = self.chunk_blocks_of(c) * self.block
+            # rows past the blocks are the tail, stored after the last full block
+            g = self.full_blocks * self.block + (r - in_blocks)
+            b = r < in_blocks
+            if b.any():
+                g[b] = self.chunk_starts(c)[r[b] // self.block] + r[b] % self.block
+            row[m], pos[m] = r, g
+        return chunk, row, pos
 
     def __call__(self, slots) -> np.ndarray:
-        chunk, row = self.local(slots)
-        out = np.empty_like(row)
-        for c in np.unique(chunk).tolist():
-            m = chunk == c
-            r = row[m]
-            in_block = r < self.chunk_blocks_of(c) * self.block
-            g = np.full(len(r), self.full_blocks * self.block, dtype=np.int64) + r - self.chunk_blocks_of(c) * self.block
-            if in_block.any():
-                starts = self.chunk_starts(c)
-                g[in_block] = starts[r[in_block] // self.block] + r[in_block] % self.block
-            out[m] = g
-        return out
+        return self.locate(slots)[2]
 
 
 def slot_symmetries(slots: np.ndarray, key: int) -> np.ndarray:
@@ -551,8 +551,8 @@ class ShardLoader:
     chunk_blocks`` positions (32,768 = 71 MB by default) are read with
     sequential ``pread``s, the next one by a background thread while the
     current one is consumed. A batch of 256 then holds ~32 pairs of rows from
-    the same run (nearby moves of one game): mild correlation, a few % of rows. Every rank reads whole chunks (on one machine the page
-    cache shares them). ``block=1``: every position independently random
+    the same run (nearby moves of one game): mild correlation, a few % of rows.
+    Every rank reads whole chunks (on one machine the page cache shares them). ``block=1``: every position independently random
     (:class:`FeistelPermutation`) through the memmap, one page fault per
     position on a corpus larger than RAM; checkpoints written before blocks
     existed resume in this order.
@@ -658,11 +658,10 @@ class ShardLoader:
             packed, meta = self.shards.gather(idx, self.num_bytes)
         else:
             slots = self.slots(self.epoch, self.step)
-            order = self._permutation(self.epoch)
-            srt = np.argsort(order(slots), kind="stable")  # same row order as indices()
-            slots = slots[srt]
+            chunk, row, pos = self._permutation(self.epoch).locate(slots)
+            srt = np.argsort(pos, kind="stable")  # same row order as indices()
+            slots, chunk, row = slots[srt], chunk[srt], row[srt]
             sym = self._symmetries(self.epoch, slots)
-            chunk, row = order.local(slots)
             packed = np.empty((len(slots), self.num_bytes), dtype=np.uint8)
             meta = np.empty(len(slots), dtype=META_DTYPE)
             for c in np.unique(chunk).tolist():

@@ -183,7 +183,7 @@ def test_block_order_is_a_permutation_with_tail_and_partial_chunks():
         y = order(np.arange(n))
         assert np.array_equal(np.sort(y), np.arange(n)), (n, block, chunk_blocks)
         # slots of chunk c map exactly onto that chunk's blocks (and the tail for the last chunk)
-        chunk, row = order.local(np.arange(n))
+        chunk, row, _ = order.locate(np.arange(n))
         for c in range(order.num_chunks):
             got = np.sort(y[chunk == c])
             starts = order.chunk_starts(c)
