@@ -138,6 +138,7 @@ class GtpEngine:
             "time_settings": self.cmd_time_settings,
             "time_left": self.cmd_time_left,
             "kgs-time_settings": self.cmd_kgs_time_settings,
+            "set_random_seed": self.cmd_set_random_seed,
             "loadsgf": self.cmd_loadsgf,
             "printsgf": self.cmd_printsgf,
             "gogui-analyze_commands": self.cmd_analyze_commands,
@@ -262,6 +263,16 @@ class GtpEngine:
     def cmd_known_command(self, args):
         self._nargs(args, 1)
         return "true" if args[0] in self.commands else "false"
+
+    def cmd_set_random_seed(self, args):
+        # GNU Go's extension; match runners send it so that sampled play (--temperature)
+        # differs between games yet every game can be replayed from its seed.
+        self._nargs(args, 1)
+        seed = self._int(args[0])
+        if seed < 0:
+            raise GtpFailure("syntax error")
+        self.policy.rng = np.random.default_rng(seed)
+        return ""
 
     def cmd_list_commands(self, args):
         return "\n".join(self.commands)

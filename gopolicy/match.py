@@ -14,6 +14,14 @@ then Tromp-Taylor). If the *other* engine refuses a move our referee accepted
 :func:`run_match` plays a series (colours alternate by default), writes one SGF
 per game and ``results.md`` / ``results.csv`` with the win rate and its Wilson
 95% interval, and prints progress per game on stderr.
+
+Two deterministic engines replay the same game again and again, and repeated
+games are not independent trials: the interval would be too narrow. So before
+game ``k`` (1-based) each engine that knows ``set_random_seed`` (GNU Go does;
+so does ours, for ``--temperature``) gets ``seed + k - 1``: GNU Go then breaks
+near-ties differently and the games diverge, yet each one can be replayed from
+its seed (kept in results.csv and the SGF). ``results.md`` counts the distinct
+games.
 """
 from __future__ import annotations
 
@@ -185,6 +193,8 @@ class GameRecord:
     seconds: float
     scorer: str
     sgf: str
+    seed: str = ""          # set_random_seed sent before this game ("" when none)
+    signature: str = ""     # hash of the move sequence, to count distinct games
 
 
 @dataclass
@@ -229,6 +239,36 @@ def _engine_name(client, fallback: str) -> str:
         return fallback
 
 
+def _knows(client, command: str) -> bool:
+    try:
+        return client.send(f"known_command {command}").strip().lower() == "true"
+    except (GtpError, EngineDied, GtpTimeout):
+        return False
+
+
+def _seed_engines(clients, seed: int) -> list[str]:
+    """Send ``set_random_seed seed`` to each client that knows it; their names."""
+    seeded = []
+    for role, c in clients:
+        known = getattr(c, "_gopolicy_knows_seed", None)
+        if known is None:
+            known = _knows(c, "set_random_seed")
+            try:
+                c._gopolicy_knows_seed = known
+            except AttributeError:
+                pass
+        if known:
+            c.send(f"set_random_seed {seed}")
+            seeded.append(role)
+    return seeded
+
+
+def moves_signature(moves) -> str:
+    import hashlib
+
+    return hashlib.sha1(repr([(int(c), int(m)) for c, m in moves]).encode()).hexdigest()[:12]
+
+
 def default_engine_command() -> str:
     return f"{shlex.quote(sys.executable)} -m gopolicy gtp --quiet"
 
@@ -236,7 +276,7 @@ def default_engine_command() -> str:
 def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: float = 7.5,
               colors: str = "alternate", max_moves: int = 600, scorer_cmd=None,
               timeout: float | None = 300.0, log=sys.stderr, playouts: int = 64,
-              parallel: int = 1) -> MatchSummary:
+              parallel: int = 1, seed: int | None = 1) -> MatchSummary:
     """Play ``games`` games of our engine against an opponent; write SGFs and results.
 
     ``engine_cmd`` / ``opponent_cmd`` / ``scorer_cmd``: command lines (str or
@@ -244,7 +284,9 @@ def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: flo
     "alternate" (engine Black in odd games), "black" or "white". ``parallel``:
     games played at once, each worker with its own engine, opponent and scorer
     processes (logs ``engine.log`` or ``engine.wN.log`` ...); game ``k``'s colours
-    and file name do not depend on which worker plays it.
+    and file name do not depend on which worker plays it. ``seed``: game ``k``
+    (1-based) starts with ``set_random_seed seed + k - 1`` sent to the engines that
+    know the command (see the module docstring); None sends nothing.
     """
     import threading
 
@@ -293,6 +335,10 @@ def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: flo
                 bname, wname = (names["engine"], names["opponent"]) if ours == BLACK else \
                     (names["opponent"], names["engine"])
                 scorer = get("scorer") if scorer_cmd else None
+                game_seed = ""
+                if seed is not None:
+                    if _seed_engines((("engine", eng), ("opponent", opp)), seed + k):
+                        game_seed = str(seed + k)
                 res = play_game(black, white, komi=komi, max_moves=max_moves, scorer=scorer,
                                 playouts=playouts)
                 if res.winner is None:
@@ -305,9 +351,11 @@ def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: flo
                 write_sgf(sgf_path, 19, komi, res.moves, black_name=bname, white_name=wname,
                           result=res.result if res.result != "Void" else "Void",
                           date=datetime.now().strftime("%Y-%m-%d"),
-                          comment=f"{res.reason}; scored by {res.scorer}" if res.scorer else res.reason)
+                          comment=(f"{res.reason}; scored by {res.scorer}" if res.scorer else res.reason)
+                          + (f"; set_random_seed {game_seed}" if game_seed else ""))
                 rec = GameRecord(k + 1, bname, wname, COLOR_LETTER[ours], res.result, outcome, res.reason,
-                                 len(res.moves), round(res.seconds, 2), res.scorer, sgf_path.name)
+                                 len(res.moves), round(res.seconds, 2), res.scorer, sgf_path.name,
+                                 game_seed, moves_signature(res.moves))
                 with lock:
                     records.append(rec)
                     s = summarise(records, names["engine"], names["opponent"])
@@ -384,11 +432,17 @@ def write_results(out: Path, summary: MatchSummary, engine_cmd, opponent_cmd, ko
         lines.append(f"| {r.game} | {r.black} | {r.white} | {r.result} | {r.engine_result} | "
                      f"{r.reason.replace('|', '/')} | {r.moves} | {r.seconds:.1f} | [{r.sgf}]({r.sgf}) |")
     void = sum(r.engine_result == "void" for r in summary.records)
+    distinct = len({r.signature for r in summary.records})
+    seeds = [r.seed for r in summary.records if r.seed]
     lines += [
         "",
         f"**{summary.engine}: {summary.wins:g} wins in {summary.decided} decided games, win rate "
         f"{100 * summary.win_rate:.1f}% (Wilson 95% CI {100 * lo:.1f}% - {100 * hi:.1f}%)**; "
         f"{', '.join(by_colour)}" + (f"; {void} void game(s) not counted" if void else "") + ".",
+        "",
+        f"Distinct games (move sequences): {distinct} of {len(summary.records)}"
+        + (f"; engines seeded per game with set_random_seed {seeds[0]}..{seeds[-1]}." if seeds
+           else "; no engine took set_random_seed."),
         "",
     ]
     (out / "results.md").write_text("\n".join(lines), encoding="utf-8")

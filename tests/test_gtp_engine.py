@@ -304,6 +304,27 @@ def test_time_commands(engine):
 
 
 # ---------------------------------------------------------------- SGF
+def test_set_random_seed_replays_sampled_games(policy):
+    """GNU Go's set_random_seed: with --temperature the same seed gives the same moves,
+    another seed other moves (what `gopolicy match --seed` relies on)."""
+    import copy
+
+    def sampled_moves(seed):
+        pol = copy.copy(policy)
+        pol.temperature = 5.0  # near-uniform sampling: different seeds differ at once
+        eng = GtpEngine(pol, playouts=16, log=io.StringIO())
+        assert eng.handle_line(f"set_random_seed {seed}") == "=\n\n"
+        return [eng.handle_line(f"genmove {c}") for c in "bwbwbw"]
+
+    assert sampled_moves(3) == sampled_moves(3)
+    assert sampled_moves(3) != sampled_moves(4)
+    eng = GtpEngine(policy, playouts=16, log=io.StringIO())
+    check(eng, [("known_command set_random_seed", "= true\n\n"),
+                ("set_random_seed", "? syntax error\n\n"),
+                ("set_random_seed x", "? syntax error\n\n"),
+                ("set_random_seed -1", "? syntax error\n\n")])
+
+
 def test_loadsgf_then_play_and_genmove(engine, tmp_path):
     from gopolicy.sgf_io import write_sgf
 

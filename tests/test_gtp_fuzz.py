@@ -26,7 +26,7 @@ COMMANDS = ["protocol_version", "name", "version", "known_command", "list_comman
             "time_settings", "time_left", "kgs-time_settings", "loadsgf", "printsgf", "reg_genmove",
             "kgs-genmove_cleanup", "gogui-analyze_commands", "gopolicy-policy_heatmap",
             "gopolicy-policy_top", "gopolicy-ownership", "lz-analyze", "lz-genmove_analyze", "analyze",
-            "genmove_analyze", "PLAY", "genmove_black", "", "#", "=", "?"]
+            "genmove_analyze", "set_random_seed", "PLAY", "genmove_black", "", "#", "=", "?"]
 COLORS = ["b", "w", "black", "white", "B", "WHITE", "x", "", "bl", "0"]
 VERTICES = ["D4", "q16", "pass", "PASS", "A1", "T19", "I5", "Z9", "A0", "A20", "K10", "4D", "", "-",
             "A", "A-1", "T1", "a19", "\u00b2", "D\u00b2", "Ｄ4"]

@@ -137,6 +137,10 @@ def test_match_two_games_writes_sgf_and_results(tmp_path):
     md = (out / "results.md").read_text()
     assert "Wilson 95% CI" in md and md.count("| 1 |") == 1 and "game-002.sgf" in md
     assert (out / "engine.log").exists()
+    # both engines (ours, and GNU Go) know set_random_seed: game k got seed 1 + k - 1
+    assert [r["seed"] for r in rows] == ["1", "2"]
+    assert b"set_random_seed 2" in (out / "game-002.sgf").read_bytes()
+    assert "Distinct games (move sequences): 2 of 2; engines seeded per game with set_random_seed 1..2" in md
 
 
 def test_play_command_self_play(tmp_path, capsys):
@@ -192,3 +196,44 @@ def test_parallel_workers_play_every_game_once_with_fixed_colours(tmp_path):
     assert made.count("eng") >= 3 and len(players) >= 2  # own engines per worker, several at once
     # 5 engine stones vs 1, komi 0.5: the engine wins every game by area, as Black or White
     assert summary.wins == 5 and {r["engine_result"] for r in rows} == {"win"}
+
+
+class Seeded(Scripted):
+    """Knows set_random_seed; its genmove script depends on the seed, like GNU Go's near-ties."""
+
+    def __init__(self, name="seeded"):
+        super().__init__([], name=name)
+        self.seeds = []
+
+    def send(self, cmd):
+        if cmd == "known_command set_random_seed":
+            return "true"
+        if cmd.startswith("set_random_seed "):
+            seed = int(cmd.split()[1])
+            self.seeds.append(seed)
+            self.moves = ["D4", "Q16"] if seed % 2 else ["Q4", "D16"]
+        if cmd == "clear_board" and not self.seeds:
+            self.moves = ["D4", "Q16"]
+        return ""
+
+
+@pytest.mark.parametrize("seed", [5, None])
+def test_match_seeds_engines_per_game_and_counts_distinct_games(tmp_path, seed):
+    from gopolicy.match import run_match
+
+    opp = Seeded("opp")
+    eng = Scripted([], name="eng")  # knows nothing: "" to known_command, never seeded
+    eng.send = lambda cmd: ("false" if cmd.startswith("known_command") else "")
+    summary = run_match(lambda: opp, tmp_path / "m", engine_cmd=lambda: eng, games=3, colors="white",
+                        komi=0.5, seed=seed, log=open(os.devnull, "w"))
+    rows = list(csv.DictReader(open(tmp_path / "m" / "results.csv")))
+    md = (tmp_path / "m" / "results.md").read_text()
+    assert summary.decided == 3
+    if seed is None:
+        assert opp.seeds == [] and [r["seed"] for r in rows] == ["", "", ""]
+        assert "Distinct games (move sequences): 1 of 3; no engine took set_random_seed." in md
+    else:
+        assert opp.seeds == [5, 6, 7] and [r["seed"] for r in rows] == ["5", "6", "7"]
+        assert "Distinct games (move sequences): 2 of 3" in md      # seeds 5 and 7 play alike
+        assert "set_random_seed 5..7" in md
+        assert b"set_random_seed 6" in (tmp_path / "m" / "game-002.sgf").read_bytes()

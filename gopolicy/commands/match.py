@@ -39,6 +39,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
     p.add_argument("--parallel", type=int, default=1, metavar="N",
                    help="games played at once, each with its own engine processes (1; about one per core "
                         "when the opponent thinks on one core, as GNU Go does)")
+    p.add_argument("--seed", type=int, default=1, metavar="S",
+                   help="game k starts with 'set_random_seed S+k-1' to each engine that knows it (GNU Go "
+                        "does), so deterministic engines don't replay identical games (1; -1: send nothing)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.set_defaults(func=run)
     return p
@@ -60,6 +63,7 @@ def run(args) -> int:
         return 2
     summary = run_match(args.opponent, args.out, engine_cmd=args.engine, games=args.games,
                         komi=args.komi, colors=args.colors, max_moves=args.max_moves,
-                        scorer_cmd=args.scorer, timeout=args.timeout, parallel=args.parallel)
+                        scorer_cmd=args.scorer, timeout=args.timeout, parallel=args.parallel,
+                        seed=None if args.seed < 0 else args.seed)
     print(summary.line())
     return 0
