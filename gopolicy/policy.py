@@ -42,10 +42,19 @@ BUNDLED_HINT = (
 
 
 def default_model_path() -> Path:
-    """``<repo>/data/bundled/policy.pt`` (may not exist yet)."""
+    """The bundled model (the file may not exist yet): ``$GOPOLICY_MODEL`` when set, else
+    ``<repo>/data/bundled/policy.pt`` in a source checkout or editable install, else
+    ``<prefix>/share/gopolicy/policy.pt``, where a wheel installs it."""
+    import os
+    import sys
+
     import gopolicy
 
-    return Path(gopolicy.__file__).resolve().parents[1] / "data" / "bundled" / "policy.pt"
+    if os.environ.get("GOPOLICY_MODEL"):
+        return Path(os.environ["GOPOLICY_MODEL"]).expanduser()
+    repo = Path(gopolicy.__file__).resolve().parents[1] / "data" / "bundled" / "policy.pt"
+    installed = Path(sys.prefix) / "share" / "gopolicy" / "policy.pt"
+    return installed if not repo.is_file() and installed.is_file() else repo
 
 
 def parse_random_spec(spec: str) -> dict | None:

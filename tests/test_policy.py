@@ -141,6 +141,48 @@ def test_bundled_model_missing_says_how_to_get_one(monkeypatch, tmp_path):
         NetworkPolicy(None, device="cpu")
 
 
+def test_bundled_model_found_in_checkout_wheel_prefix_or_env(monkeypatch, tmp_path):
+    """A source checkout uses data/bundled; an installed wheel <prefix>/share/gopolicy
+    (pyproject's data-files put it there); $GOPOLICY_MODEL overrides both."""
+    import sys
+    from pathlib import Path
+
+    import gopolicy
+
+    repo_file = Path(gopolicy.__file__).resolve().parents[1] / "data" / "bundled" / "policy.pt"
+    monkeypatch.delenv("GOPOLICY_MODEL", raising=False)
+    assert default_model_path() == repo_file
+    # an installed wheel: no data/ beside the package, the model under the prefix
+    site = tmp_path / "site" / "gopolicy"
+    site.mkdir(parents=True)
+    monkeypatch.setattr(gopolicy, "__file__", str(site / "__init__.py"))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
+    assert default_model_path() == site.parents[0] / "data" / "bundled" / "policy.pt"  # neither exists
+    shared = tmp_path / "prefix" / "share" / "gopolicy" / "policy.pt"
+    shared.parent.mkdir(parents=True)
+    shared.write_bytes(b"x")
+    assert default_model_path() == shared
+    monkeypatch.setenv("GOPOLICY_MODEL", str(tmp_path / "mine.pt"))
+    assert default_model_path() == tmp_path / "mine.pt"
+
+
+def test_wheel_carries_the_bundled_model(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                        "-w", str(tmp_path), str(root)], capture_output=True, text=True, timeout=300)
+    if r.returncode != 0 and "No module named" in r.stderr:
+        pytest.skip(f"cannot build a wheel offline here: {r.stderr.strip().splitlines()[-1]}")
+    assert r.returncode == 0, r.stderr
+    names = zipfile.ZipFile(next(tmp_path.glob("gopolicy-*.whl"))).namelist()
+    assert any(n.endswith(".data/data/share/gopolicy/policy.pt") for n in names), names
+    assert any(n.startswith("cnn_core/") for n in names) and "gopolicy/policy.py" in names
+
+
 def test_random_spec_and_checkpoint_loading(tmp_path):
     from gopolicy.checkpoint import export_weights, save_checkpoint
 
