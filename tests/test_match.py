@@ -237,3 +237,28 @@ def test_match_seeds_engines_per_game_and_counts_distinct_games(tmp_path, seed):
         assert "Distinct games (move sequences): 2 of 3" in md      # seeds 5 and 7 play alike
         assert "set_random_seed 5..7" in md
         assert b"set_random_seed 6" in (tmp_path / "m" / "game-002.sgf").read_bytes()
+
+
+def test_shipped_match_record_is_consistent():
+    """data/results/match_gnugo_level10: every SGF replays legally under our rules, agrees
+    with results.csv, and the win count in results.md is the CSV's."""
+    import re
+
+    from gopolicy.sgf_io import parse_game
+
+    folder = REPO / "data" / "results" / "match_gnugo_level10"
+    rows = list(csv.DictReader(open(folder / "results.csv")))
+    assert len(rows) >= 50 and len({r["signature"] for r in rows}) == len(rows)
+    for r in rows:
+        g = parse_game((folder / r["sgf"]).read_bytes())
+        assert g.num_moves == int(r["moves"]) and g.result == r["result"]
+        b = Board(19, 7.5, superko=True)
+        for color, mv in g.moves:
+            assert b.why_illegal(mv, color) is None
+            b.play(mv, color)
+        ours = "B" if r["engine_color"] == "B" else "W"
+        if r["result"][0] in "BW":
+            assert (r["engine_result"] == "win") == (r["result"][0] == ours)
+    wins = sum(r["engine_result"] == "win" for r in rows)
+    md = (REPO / "data" / "results" / "match_gnugo_level10.md").read_text()
+    assert re.search(rf"\*\*gopolicy [\d.]+: {wins} wins in {len(rows)} decided games", md)
