@@ -190,7 +190,7 @@ class _GtpOpponent(_Opponent):
         return str(self.client.send(cmd)).strip()
 
     def reset(self, board, rng):
-        from gopolicy.gtp_client import GtpClient
+        from gopolicy.gtp_client import GtpClient, knows_command
 
         if self.client is None:
             self.client = GtpClient(self.command, timeout=self.timeout)
@@ -198,10 +198,7 @@ class _GtpOpponent(_Opponent):
         self._send(f"komi {board.komi:g}")
         self._send("clear_board")
         if self._seedable is None:
-            try:
-                self._seedable = self._send("known_command set_random_seed").lower() == "true"
-            except Exception:  # noqa: BLE001 - engines without known_command
-                self._seedable = False
+            self._seedable = knows_command(self.client, "set_random_seed")
         if self._seedable:
             self._send(f"set_random_seed {int(rng.integers(0, 2**31 - 1))}")
         for color, move in _stones_in_playable_order(board):

@@ -57,6 +57,15 @@ class GtpTimeout(RuntimeError):
     """No complete reply within the timeout."""
 
 
+def knows_command(client, command: str) -> bool:
+    """GTP ``known_command`` through any client with ``send`` (:class:`GtpClient`,
+    :class:`InProcessClient`); False when the engine errs or has died."""
+    try:
+        return str(client.send(f"known_command {command}")).strip().lower() == "true"
+    except (GtpError, EngineDied, GtpTimeout):
+        return False
+
+
 class GtpClient:
     """A GTP engine in a subprocess.
 

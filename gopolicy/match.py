@@ -37,7 +37,7 @@ from pathlib import Path
 
 from gopolicy.board import Board
 from gopolicy.coords import BLACK, WHITE, from_gtp, opponent, to_gtp
-from gopolicy.gtp_client import EngineDied, GtpClient, GtpError, GtpTimeout
+from gopolicy.gtp_client import EngineDied, GtpClient, GtpError, GtpTimeout, knows_command
 
 COLOR_LETTER = {BLACK: "B", WHITE: "W"}
 COLOR_WORD = {BLACK: "black", WHITE: "white"}
@@ -239,25 +239,12 @@ def _engine_name(client, fallback: str) -> str:
         return fallback
 
 
-def _knows(client, command: str) -> bool:
-    try:
-        return client.send(f"known_command {command}").strip().lower() == "true"
-    except (GtpError, EngineDied, GtpTimeout):
-        return False
-
-
 def _seed_engines(clients, seed: int) -> list[str]:
-    """Send ``set_random_seed seed`` to each client that knows it; their names."""
+    """Send ``set_random_seed seed`` to each client that knows it (asked every game:
+    one round trip, and an engine restarted mid-match is asked again); their roles."""
     seeded = []
     for role, c in clients:
-        known = getattr(c, "_gopolicy_knows_seed", None)
-        if known is None:
-            known = _knows(c, "set_random_seed")
-            try:
-                c._gopolicy_knows_seed = known
-            except AttributeError:
-                pass
-        if known:
+        if knows_command(c, "set_random_seed"):
             c.send(f"set_random_seed {seed}")
             seeded.append(role)
     return seeded
