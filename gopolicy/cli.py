@@ -12,17 +12,17 @@ import sys
 
 # (subcommand, module under gopolicy.commands). Order = order in --help.
 COMMANDS = [
-    ("summary", "summary"),
-    ("features", "features"),
-    ("replay-check", "replay_check"),
-    ("prepare", "prepare"),
-    ("train", "train"),
-    ("eval", "evaluate"),
-    ("plot", "plot"),
-    ("gtp", "gtp"),
-    ("match", "match"),
-    ("play", "play"),
-    ("pooling-study", "pooling_study"),
+    ("summary", "summary_cmd"),
+    ("features", "features_cmd"),
+    ("replay-check", "replay_check_cmd"),
+    ("prepare", "prepare_cmd"),
+    ("train", "train_cmd"),
+    ("eval", "evaluate_cmd"),
+    ("plot", "plot_cmd"),
+    ("gtp", "gtp_cmd"),
+    ("match", "match_cmd"),
+    ("play", "play_cmd"),
+    ("pooling-study", "pooling_study_cmd"),
 ]
 
 

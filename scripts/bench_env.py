@@ -21,7 +21,7 @@ import numpy as np
 
 
 def bench(size: int, observation: str, opponent, seconds: float, seed: int = 0) -> dict:
-    from gopolicy.env import GoEnv
+    from gopolicy.play.env import GoEnv
 
     env = GoEnv(size=size, observation=observation, opponent=opponent)
     # The agent's stream must differ from the env's np_random (also seeded with

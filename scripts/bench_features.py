@@ -2,7 +2,7 @@
 """Benchmark: feature planes (all 48, ladders included) in positions/s on one core.
 
 Baseline measured in the same run: the naive pure-Python encoder of
-gopolicy.reference_features (copy the board and play every point, as
+gopolicy.go.reference_features (copy the board and play every point, as
 dlgo-style encoders do; it even skips ladders). Positions come from the shared
 corpus when present ($GOPOLICY_CORPUS or ../shared/data/sgf/train), else from
 the games the project ships.
@@ -34,9 +34,9 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-    from gopolicy import sgf_io
-    from gopolicy.features import PlaneWriter
-    from gopolicy.reference_features import replay_reference
+    from gopolicy.corpus import sgf as sgf_io
+    from gopolicy.go.features import PlaneWriter
+    from gopolicy.go.reference_features import replay_reference
 
     srcs = positions_source()
     games = []
@@ -71,7 +71,7 @@ def main() -> None:
     print(f"source: {', '.join(Path(s).name for s in srcs)}; {len(games)} games, {len(boards)} positions")
     print(f"{'encoder':44s} {'positions/s':>12s} {'ratio':>8s}")
     print(f"{'naive Python on sgfmill (no ladders)':44s} {naive:12.0f} {1.0:8.1f}")
-    print(f"{'gopolicy.features (numba, 48 planes + ladders)':44s} {ours:12.0f} {ours / naive:8.1f}")
+    print(f"{'gopolicy.go.features (numba, 48 planes + ladders)':44s} {ours:12.0f} {ours / naive:8.1f}")
     print(f"goal: >= 5,800 positions/s per core (100x dlgo's 58): {'met' if ours >= 5800 else 'NOT met'}")
 
 

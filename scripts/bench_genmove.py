@@ -6,7 +6,7 @@ superko, network forward, eye filter, choice) on positions taken from a real
 game (a shipped self-play SGF, else random legal play), for a k=192 network
 with random weights and for the bundled model when present, with 1 and 8
 symmetries. Prints median and p95 in milliseconds, plus the network forward
-alone, and the precision/device chosen by gopolicy.device.
+alone, and the precision/device chosen by gopolicy.net.device.
 
     python scripts/bench_genmove.py                 # default: 40 positions each
     python scripts/bench_genmove.py --positions 100 --precision fp32
@@ -30,8 +30,8 @@ GOAL_MS = 25.0
 
 def positions(n: int, seed: int = 0):
     """Up to ``n`` boards (superko on) spread over a game."""
-    from gopolicy.board import Board
-    from gopolicy.sgf_io import parse_game, replay
+    from gopolicy.go.board import Board
+    from gopolicy.corpus.sgf import parse_game, replay
 
     files = sorted(glob.glob(str(ROOT / "data" / "selfplay" / "*.sgf")))
     boards = []
@@ -60,8 +60,8 @@ def stats(ts) -> tuple[float, float]:
 
 
 def bench(model, symmetries: int, boards, precision: str, device: str, threads: int, warmup: int = 3):
-    from gopolicy.gtp_engine import GtpEngine
-    from gopolicy.policy import NetworkPolicy
+    from gopolicy.play.gtp_engine import GtpEngine
+    from gopolicy.play.network_policy import NetworkPolicy
 
     pol = NetworkPolicy(model, device=device, symmetries=symmetries, precision=precision, seed=0,
                         threads=threads)
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from gopolicy.policy import default_model_path
+    from gopolicy.play.network_policy import default_model_path
 
     boards = positions(args.positions)
     models = [("k=192 random weights", "random:192:13")]

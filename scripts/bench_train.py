@@ -3,7 +3,7 @@
 
 Measures, on the same data in the same run:
   (a) plain fp32 eager (NCHW),
-  (b) the project's path (gopolicy.device: channels_last on the CPU, plus bf16
+  (b) the project's path (gopolicy.net.device: channels_last on the CPU, plus bf16
       autocast on CPUs with AMX/AVX512-BF16; bf16/fp16 autocast + channels_last
       on GPUs),
 and prints samples/s, achieved GFLOP/s (3 x forward FLOPs per sample) and the
@@ -72,10 +72,10 @@ def main(argv=None) -> int:
     import torch
     import torch.nn.functional as F
 
-    from gopolicy.checkpoint import build_model
-    from gopolicy.device import autocast, select_device
-    from gopolicy.recipes import get_recipe, make_optimizer
-    from gopolicy.shards import ShardLoader, ShardSet, model_input, write_synthetic_shards
+    from gopolicy.net.checkpoint import build_model
+    from gopolicy.net.device import autocast, select_device
+    from gopolicy.training.recipes import get_recipe, make_optimizer
+    from gopolicy.corpus.shards import ShardLoader, ShardSet, model_input, write_synthetic_shards
 
     if args.threads:
         torch.set_num_threads(args.threads)

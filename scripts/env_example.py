@@ -11,7 +11,7 @@ The README's ten-line version is the body of ``play`` below:
 
     import gymnasium as gym
     import gopolicy  # registers gopolicy/Go-v0
-    from gopolicy.policy import NetworkPolicy
+    from gopolicy.play.network_policy import NetworkPolicy
 
     env = gym.make("gopolicy/Go-v0", opponent="gnugo", render_mode="ansi")  # or opponent="policy"
     agent = NetworkPolicy()  # the bundled 19x19 network (data/bundled/policy.pt)
@@ -38,7 +38,7 @@ def play(opponent: str, agent_kind: str, model, size: int, color: str, seed: int
     env = gym.make("gopolicy/Go-v0", size=size, opponent=opponent, agent_color=color,
                    observation="board", render_mode="ansi", opponent_model=model)
     if agent_kind == "policy":
-        from gopolicy.policy import NetworkPolicy
+        from gopolicy.play.network_policy import NetworkPolicy
 
         agent = NetworkPolicy(model)
         print("agent:", agent.describe())
@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     if args.model is None and (args.agent == "policy" or args.opponent == "policy"):
-        from gopolicy.policy import default_model_path
+        from gopolicy.play.network_policy import default_model_path
 
         if not default_model_path().is_file():
             print(f"no bundled model at {default_model_path()}: using a random network (random:16:3)")

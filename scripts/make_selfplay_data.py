@@ -4,8 +4,8 @@
 GNU Go plays itself through GTP (two engine processes, one per colour, so the
 levels can differ). Every game gets a few seeded random opening moves so that
 games at the same levels differ; a few games are handicap games (GNU Go's
-``fixed_handicap``). Each move is checked with ``gopolicy.board.Board`` and the
-game is saved with ``gopolicy.sgf_io.write_sgf``; the result comes from GNU Go's
+``fixed_handicap``). Each move is checked with ``gopolicy.go.board.Board`` and the
+game is saved with ``gopolicy.corpus.sgf.write_sgf``; the result comes from GNU Go's
 ``final_score`` after two passes (``B+R``/``W+R`` on resignation, ``?`` when the
 move cap ends the game).
 
@@ -26,9 +26,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from gopolicy.board import Board  # noqa: E402
-from gopolicy.coords import BLACK, WHITE, from_gtp, pass_move, to_gtp  # noqa: E402
-from gopolicy.sgf_io import write_sgf  # noqa: E402
+from gopolicy.go.board import Board  # noqa: E402
+from gopolicy.go.coords import BLACK, WHITE, from_gtp, pass_move, to_gtp  # noqa: E402
+from gopolicy.corpus.sgf import write_sgf  # noqa: E402
 
 GNUGO = "/usr/games/gnugo"
 

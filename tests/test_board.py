@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from gopolicy.board import Board, IllegalMove
-from gopolicy.coords import BLACK, WHITE, from_gtp, to_gtp
+from gopolicy.go.board import Board, IllegalMove
+from gopolicy.go.coords import BLACK, WHITE, from_gtp, to_gtp
 
 
 def mv(v, size=9):

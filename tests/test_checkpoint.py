@@ -1,4 +1,4 @@
-"""gopolicy.checkpoint: atomic, self-describing, weights_only-loadable checkpoints."""
+"""gopolicy.net.checkpoint: atomic, self-describing, weights_only-loadable checkpoints."""
 import os
 import random
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gopolicy import checkpoint as ck
+from gopolicy.net import checkpoint as ck
 
 class Foreign:  # a pickled class: weights_only loading must refuse it
     pass

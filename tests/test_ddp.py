@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from gopolicy import checkpoint as ck
+from gopolicy.net import checkpoint as ck
 from gopolicy.cli import main as cli_main
-from gopolicy.shards import write_synthetic_shards
+from gopolicy.corpus.shards import write_synthetic_shards
 
 ROOT = Path(__file__).resolve().parents[1]
 

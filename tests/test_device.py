@@ -1,9 +1,9 @@
-"""gopolicy.device: one place decides device and precision."""
+"""gopolicy.net.device: one place decides device and precision."""
 import pytest
 import torch
 
-from gopolicy import device as devmod
-from gopolicy.device import autocast, select_device
+from gopolicy.net import device as devmod
+from gopolicy.net.device import autocast, select_device
 
 
 def test_cpu_auto_follows_bf16_support():

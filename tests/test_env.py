@@ -13,9 +13,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import gopolicy
-from gopolicy.board import Board, IllegalMove
-from gopolicy.coords import BLACK, WHITE, from_gtp
-from gopolicy.env import GoEnv
+from gopolicy.go.board import Board, IllegalMove
+from gopolicy.go.coords import BLACK, WHITE, from_gtp
+from gopolicy.play.env import GoEnv
 
 
 def mv(v: str, size: int) -> int:
@@ -39,7 +39,7 @@ class Passer:
 # ------------------------------------------------------------------ registration, spaces
 def test_registered_and_reimport_is_harmless():
     assert "gopolicy/Go-v0" in gym.registry
-    assert gym.registry["gopolicy/Go-v0"].entry_point == "gopolicy.env:GoEnv"
+    assert gym.registry["gopolicy/Go-v0"].entry_point == "gopolicy.play.env:GoEnv"
     importlib.reload(gopolicy)  # registering twice must not fail
     env = gym.make("gopolicy/Go-v0", size=9, observation="board", komi=6.5)
     assert isinstance(env.unwrapped, GoEnv) and env.unwrapped.komi == 6.5
@@ -425,7 +425,7 @@ class Scripted:
 
 
 def test_opponent_resignation_and_illegal_move_forfeit():
-    from gopolicy.env import RESIGN
+    from gopolicy.play.env import RESIGN
 
     env = GoEnv(size=9, observation="board", opponent=Scripted([mv("E5", 9), RESIGN]))
     env.reset()
@@ -446,7 +446,7 @@ GNUGO = shutil.which("gnugo") or ("/usr/games/gnugo" if os.path.exists("/usr/gam
 
 
 def _engine_stones(client, color):
-    from gopolicy.coords import from_gtp as fg
+    from gopolicy.go.coords import from_gtp as fg
 
     reply = str(client.send(f"list_stones {color}")).split()
     return sorted(fg(v, 9) for v in reply)
@@ -456,7 +456,7 @@ def _engine_stones(client, color):
 @pytest.mark.skipif(GNUGO is None, reason="GNU Go not installed (/usr/games/gnugo)")
 @pytest.mark.parametrize("agent", ["black", "white"])
 def test_gtp_opponent_gnugo(agent):
-    pytest.importorskip("gopolicy.gtp_client", reason="gopolicy.gtp_client not available")
+    pytest.importorskip("gopolicy.play.gtp_client", reason="gopolicy.play.gtp_client not available")
     env = gym.make("gopolicy/Go-v0", size=9, observation="board", agent_color=agent,
                    opponent=f"gtp:{GNUGO} --mode gtp --level 0", max_moves=60,
                    opponent_timeout=60)
@@ -486,7 +486,7 @@ def test_gtp_opponent_gnugo(agent):
 @pytest.mark.gnugo
 @pytest.mark.skipif(GNUGO is None, reason="GNU Go not installed (/usr/games/gnugo)")
 def test_gtp_opponent_is_reproducible_with_seed():
-    pytest.importorskip("gopolicy.gtp_client", reason="gopolicy.gtp_client not available")
+    pytest.importorskip("gopolicy.play.gtp_client", reason="gopolicy.play.gtp_client not available")
     traces = []
     for _ in range(2):
         env = GoEnv(size=9, observation="board", opponent=f"gtp:{GNUGO} --mode gtp --level 0",
@@ -506,7 +506,7 @@ def test_gtp_opponent_is_reproducible_with_seed():
 
 def _tiny_model():
     """The bundled model when present, else a tiny random AlphaGo net."""
-    from gopolicy.policy import default_model_path
+    from gopolicy.play.network_policy import default_model_path
 
     if default_model_path().is_file():
         return None
@@ -519,7 +519,7 @@ def _tiny_model():
 
 
 def test_policy_opponent():
-    pytest.importorskip("gopolicy.policy", reason="gopolicy.policy not available")
+    pytest.importorskip("gopolicy.play.network_policy", reason="gopolicy.play.network_policy not available")
     model = _tiny_model()
     traces = []
     for _ in range(2):
@@ -541,11 +541,11 @@ def test_policy_opponent():
 
 
 def test_policy_opponent_object_moves_first_as_black():
-    pytest.importorskip("gopolicy.policy", reason="gopolicy.policy not available")
+    pytest.importorskip("gopolicy.play.network_policy", reason="gopolicy.play.network_policy not available")
     import torch
 
     import cnn_core
-    from gopolicy.policy import NetworkPolicy
+    from gopolicy.play.network_policy import NetworkPolicy
 
     torch.manual_seed(1)
     net = cnn_core.build_model("alphago_policy", filters=8, layers=3).eval()

@@ -41,8 +41,8 @@ except Exception as exc:  # ImportError, or pygame missing
     pytest.skip(f"PettingZoo's go_v5 is not importable ({exc!r}); it is a test-only dependency: "
                 f"pip install 'pettingzoo>=1.24' pygame", allow_module_level=True)
 
-from gopolicy.coords import BLACK, WHITE, to_gtp
-from gopolicy.env import GoEnv
+from gopolicy.go.coords import BLACK, WHITE, to_gtp
+from gopolicy.play.env import GoEnv
 
 KOMI = 7.5
 

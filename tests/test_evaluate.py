@@ -11,12 +11,12 @@ import pytest
 import torch
 from torch import nn
 
-from gopolicy import checkpoint as ck
-from gopolicy import evaluate as ev
-from gopolicy import symmetry
-from gopolicy.device import select_device
-from gopolicy.packing import unpack_planes_np
-from gopolicy.shards import ShardSet, write_synthetic_shards
+from gopolicy.net import checkpoint as ck
+from gopolicy.training import evaluation as ev
+from gopolicy.go import symmetry
+from gopolicy.net.device import select_device
+from gopolicy.corpus.packing import unpack_planes_np
+from gopolicy.corpus.shards import ShardSet, write_synthetic_shards
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = 10.0
@@ -156,7 +156,7 @@ def _bundled_or_skip():
 def test_bundled_model_predicts_shipped_gnugo_games(shipped_sgf_dir):
     """Guards the shipped weights (a wrong or untrained file scores ~0.3%): on the GNU Go
     games the project ships, the bundled net (trained on human games only) measured 31.2%."""
-    from gopolicy.policy import load_policy_model
+    from gopolicy.play.network_policy import load_policy_model
 
     net, _ = load_policy_model(str(_bundled_or_skip()))
     res = ev.evaluate_sgf(net, [shipped_sgf_dir])
@@ -168,7 +168,7 @@ def test_bundled_model_predicts_shipped_gnugo_games(shipped_sgf_dir):
 def test_bundled_model_on_an_unseen_strong_tier(corpus_dir):
     """tom9d games were never prepared for training (MODEL_CARD.md: kgs, foxpro, part of
     tygem9d): the card's ~43% should hold there (measured 41.2% on these 3,000 positions)."""
-    from gopolicy.policy import load_policy_model
+    from gopolicy.play.network_policy import load_policy_model
 
     arch = corpus_dir / "tom9d_train.tar.gz"
     if not arch.is_file():

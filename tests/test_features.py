@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gopolicy import symmetry
-from gopolicy.board import Board
-from gopolicy.coords import BLACK, WHITE, from_gtp
-from gopolicy.features import NUM_PLANES, PLANE_NAMES, describe, planes
+from gopolicy.go import symmetry
+from gopolicy.go.board import Board
+from gopolicy.go.coords import BLACK, WHITE, from_gtp
+from gopolicy.go.features import NUM_PLANES, PLANE_NAMES, describe, planes
 
 LADDER = """
     . . . . . . . . .
@@ -221,7 +221,7 @@ def _random_positions(n_games=6, moves=120, seed=0):
 
 
 def _shipped_positions(limit=400):
-    from gopolicy import sgf_io
+    from gopolicy.corpus import sgf as sgf_io
 
     data = Path(__file__).resolve().parents[1] / "data" / "selfplay"
     out = []

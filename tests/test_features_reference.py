@@ -2,9 +2,9 @@
 sgfmill's board (planes 0-43 and 46; ladders are checked on diagrams)."""
 import numpy as np
 
-from gopolicy import sgf_io
-from gopolicy.features import planes
-from gopolicy.reference_features import replay_reference
+from gopolicy.corpus import sgf as sgf_io
+from gopolicy.go.features import planes
+from gopolicy.go.reference_features import replay_reference
 
 CHECKED = [p for p in range(48) if p not in (44, 45)]
 

@@ -13,10 +13,10 @@ import pytest
 import torch
 
 import cnn_core
-from gopolicy.coords import BLACK, WHITE, from_gtp
-from gopolicy.gtp_client import EngineDied, GtpClient, GtpError, InProcessClient, reply_text
-from gopolicy.gtp_engine import FIXED_HANDICAP_19, GtpEngine, format_reply, preprocess
-from gopolicy.policy import NetworkPolicy
+from gopolicy.go.coords import BLACK, WHITE, from_gtp
+from gopolicy.play.gtp_client import EngineDied, GtpClient, GtpError, InProcessClient, reply_text
+from gopolicy.play.gtp_engine import FIXED_HANDICAP_19, GtpEngine, format_reply, preprocess
+from gopolicy.play.network_policy import NetworkPolicy
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -234,7 +234,7 @@ def _finished_board_commands():
     g[2, 2] = 2
     g[1:4, 13:16] = 0
     g[2, 14] = 1
-    from gopolicy.coords import to_gtp
+    from gopolicy.go.coords import to_gtp
 
     b = [to_gtp(r * 19 + c) for r in range(19) for c in range(19) if g[r, c] == 1]
     w = [to_gtp(r * 19 + c) for r in range(19) for c in range(19) if g[r, c] == 2]
@@ -242,8 +242,8 @@ def _finished_board_commands():
 
 
 def test_final_score_and_status_with_dead_stones(policy, tmp_path):
-    from gopolicy.sgf_io import write_sgf
-    from gopolicy.coords import to_sgf
+    from gopolicy.corpus.sgf import write_sgf
+    from gopolicy.go.coords import to_sgf
 
     bl, wh = _finished_board_commands()
     text = write_sgf(None, 19, 7.5, [])
@@ -264,7 +264,7 @@ def test_final_score_and_status_with_dead_stones(policy, tmp_path):
 
 def test_seki_is_reported(engine):
     # Black A-J, White K-T, two shared liberties J10 J11: filling either is self-atari.
-    from gopolicy.coords import to_gtp
+    from gopolicy.go.coords import to_gtp
 
     b = [to_gtp(r * 19 + c) for r in range(19) for c in range(9) if (r, c) not in ((9, 8), (10, 8))]
     w = [to_gtp(r * 19 + c) for r in range(19) for c in range(9, 19)]
@@ -326,7 +326,7 @@ def test_set_random_seed_replays_sampled_games(policy):
 
 
 def test_loadsgf_then_play_and_genmove(engine, tmp_path):
-    from gopolicy.sgf_io import write_sgf
+    from gopolicy.corpus.sgf import write_sgf
 
     moves = [(BLACK, from_gtp("D4")), (WHITE, from_gtp("Q16")), (BLACK, from_gtp("C16")),
              (WHITE, from_gtp("R4"))]
@@ -353,7 +353,7 @@ def test_loadsgf_then_play_and_genmove(engine, tmp_path):
 
 
 def test_printsgf_round_trip(engine, tmp_path):
-    from gopolicy.sgf_io import parse_game
+    from gopolicy.corpus.sgf import parse_game
 
     cmds = ["komi 0.5", "fixed_handicap 3", "play w Q4", "genmove b", "play w pass", "play b K10"]
     for c in cmds:
@@ -469,7 +469,7 @@ def test_real_gtp_subprocess_transcript():
 
 def test_stdout_guard_keeps_stray_output_off_the_protocol():
     code = ("import os, sys\n"
-            "from gopolicy.gtp_engine import guard_stdout\n"
+            "from gopolicy.play.gtp_engine import guard_stdout\n"
             "out = guard_stdout()\n"
             "print('stray print')\n"
             "os.write(1, b'stray fd write\\n')\n"

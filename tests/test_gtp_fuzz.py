@@ -14,8 +14,8 @@ import pytest
 import torch
 
 import cnn_core
-from gopolicy.gtp_engine import GtpEngine, preprocess
-from gopolicy.policy import NetworkPolicy
+from gopolicy.play.gtp_engine import GtpEngine, preprocess
+from gopolicy.play.network_policy import NetworkPolicy
 
 REPO = Path(__file__).resolve().parents[1]
 REPLY = re.compile(r"\A([=?])([0-9]*)(?: [^\n]*)?(?:\n[^\n]*\S[^\n]*)*\n\n\Z")
@@ -101,7 +101,7 @@ def test_fuzz_in_process(policy, tmp_path):
         # the rules state stays sane: no string without liberties on the board
         b = engine.board
         if i % 50 == 0 and b.stones.any():
-            from gopolicy.sgf_io import _dead_groups
+            from gopolicy.corpus.sgf import _dead_groups
 
             assert not _dead_groups(b.stones.tolist(), 19)
     assert n_ok > 300 and n_err > 300          # the fuzz exercises both paths

@@ -10,12 +10,12 @@ import pytest
 import torch
 
 import cnn_core
-from gopolicy.board import Board
-from gopolicy.coords import BLACK, WHITE, to_gtp
-from gopolicy.gtp_client import GtpClient, InProcessClient
-from gopolicy.gtp_engine import GtpEngine
-from gopolicy.match import play_game
-from gopolicy.policy import NetworkPolicy
+from gopolicy.go.board import Board
+from gopolicy.go.coords import BLACK, WHITE, to_gtp
+from gopolicy.play.gtp_client import GtpClient, InProcessClient
+from gopolicy.play.gtp_engine import GtpEngine
+from gopolicy.play.match import play_game
+from gopolicy.play.network_policy import NetworkPolicy
 
 GNUGO = "/usr/games/gnugo" if os.path.exists("/usr/games/gnugo") else shutil.which("gnugo")
 pytestmark = [pytest.mark.gnugo,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gopolicy.board import Board
-from gopolicy.coords import WHITE
-from gopolicy.gtp_client import GtpError
-from gopolicy.match import parse_score, play_game, wilson_interval
+from gopolicy.go.board import Board
+from gopolicy.go.coords import WHITE
+from gopolicy.play.gtp_client import GtpError
+from gopolicy.play.match import parse_score, play_game, wilson_interval
 
 REPO = Path(__file__).resolve().parents[1]
 GNUGO = "/usr/games/gnugo" if os.path.exists("/usr/games/gnugo") else shutil.which("gnugo")
@@ -112,7 +112,7 @@ def test_referee_ko_forfeit():
 
 def test_match_two_games_writes_sgf_and_results(tmp_path):
     from gopolicy.cli import main
-    from gopolicy.sgf_io import parse_game
+    from gopolicy.corpus.sgf import parse_game
 
     py = shlex.quote(sys.executable)
     engine = f"{py} -m gopolicy gtp --model random:8:2 --seed 1 --playouts 16 --quiet"
@@ -145,7 +145,7 @@ def test_match_two_games_writes_sgf_and_results(tmp_path):
 
 def test_play_command_self_play(tmp_path, capsys):
     from gopolicy.cli import main
-    from gopolicy.sgf_io import parse_game
+    from gopolicy.corpus.sgf import parse_game
 
     out = tmp_path / "p.sgf"
     rc = main(["play", "--model", "random:8:2", "--self-play", "--max-moves", "10", "--show-every", "5",
@@ -161,7 +161,7 @@ def test_parallel_workers_play_every_game_once_with_fixed_colours(tmp_path):
     import threading
     import time
 
-    from gopolicy.match import run_match
+    from gopolicy.play.match import run_match
 
     made, players = [], set()
 
@@ -219,7 +219,7 @@ class Seeded(Scripted):
 
 @pytest.mark.parametrize("seed", [5, None])
 def test_match_seeds_engines_per_game_and_counts_distinct_games(tmp_path, seed):
-    from gopolicy.match import run_match
+    from gopolicy.play.match import run_match
 
     opp = Seeded("opp")
     eng = Scripted([], name="eng")  # knows nothing: "" to known_command, never seeded
@@ -244,7 +244,7 @@ def test_shipped_match_record_is_consistent():
     with results.csv, and the win count in results.md is the CSV's."""
     import re
 
-    from gopolicy.sgf_io import parse_game
+    from gopolicy.corpus.sgf import parse_game
 
     folder = REPO / "data" / "results" / "match_gnugo_level10"
     rows = list(csv.DictReader(open(folder / "results.csv")))

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 import cnn_core
-from gopolicy import symmetry
-from gopolicy.board import Board
-from gopolicy.coords import BLACK, WHITE, from_gtp, to_gtp
-from gopolicy.policy import NetworkPolicy, default_model_path, parse_random_spec
+from gopolicy.go import symmetry
+from gopolicy.go.board import Board
+from gopolicy.go.coords import BLACK, WHITE, from_gtp, to_gtp
+from gopolicy.play.network_policy import NetworkPolicy, default_model_path, parse_random_spec
 
 N = 361
 
@@ -133,7 +133,7 @@ def test_temperature_sampling_follows_p_to_the_1_over_t():
 
 
 def test_bundled_model_missing_says_how_to_get_one(monkeypatch, tmp_path):
-    import gopolicy.policy as P
+    import gopolicy.play.network_policy as P
 
     assert default_model_path().parts[-3:] == ("data", "bundled", "policy.pt")
     monkeypatch.setattr(P, "default_model_path", lambda: tmp_path / "nope" / "policy.pt")
@@ -180,11 +180,11 @@ def test_wheel_carries_the_bundled_model(tmp_path):
     assert r.returncode == 0, r.stderr
     names = zipfile.ZipFile(next(tmp_path.glob("gopolicy-*.whl"))).namelist()
     assert any(n.endswith(".data/data/share/gopolicy/policy.pt") for n in names), names
-    assert any(n.startswith("cnn_core/") for n in names) and "gopolicy/policy.py" in names
+    assert any(n.startswith("cnn_core/") for n in names) and "gopolicy/play/network_policy.py" in names
 
 
 def test_random_spec_and_checkpoint_loading(tmp_path):
-    from gopolicy.checkpoint import export_weights, save_checkpoint
+    from gopolicy.net.checkpoint import export_weights, save_checkpoint
 
     assert parse_random_spec("random") == {"name": "alphago_policy", "planes": 48, "filters": 192,
                                            "layers": 13, "board_size": 19}

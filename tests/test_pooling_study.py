@@ -164,8 +164,8 @@ def test_load_go_from_sgf_splits_by_game(shipped_sgf_dir):
 
 
 def test_load_go_from_prepared_shards(tmp_path):
-    from gopolicy.packing import pack_planes
-    from gopolicy.shard_format import META_DTYPE
+    from gopolicy.corpus.packing import pack_planes
+    from gopolicy.corpus.shard_format import META_DTYPE
 
     rng = np.random.default_rng(0)
     splits = {}

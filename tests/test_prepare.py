@@ -12,12 +12,12 @@ import time
 import numpy as np
 import pytest
 
-from gopolicy import shard_format as sf
-from gopolicy.coords import pass_move
-from gopolicy.features import planes as compute_planes
-from gopolicy.packing import unpack_planes_np
-from gopolicy.prepare import prepare
-from gopolicy.sgf_io import parse_game, replay
+from gopolicy.corpus import shard_format as sf
+from gopolicy.go.coords import pass_move
+from gopolicy.go.features import planes as compute_planes
+from gopolicy.corpus.packing import unpack_planes_np
+from gopolicy.corpus.prepare import prepare
+from gopolicy.corpus.sgf import parse_game, replay
 
 from conftest import REPO_ROOT
 from test_sgf_io import BROKEN
@@ -204,7 +204,7 @@ def test_truncated_shard_is_detected_and_redone(clean, shipped_sgf_dir, tmp_path
         f.truncate(os.path.getsize(planes_path) - 2166)
     assert sf.verify_shard(str(out), e) == "planes size"
     assert sf.verify_shard(str(out), e, check_hash=False) == "planes size"
-    from gopolicy.shards import ShardError, ShardSet
+    from gopolicy.corpus.shards import ShardError, ShardSet
 
     with pytest.raises(ShardError):
         ShardSet(out, "train", strict=True, warn=lambda msg: None)

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-import gopolicy.board
-from gopolicy.coords import to_sgf
-from gopolicy.replay_check import check_game, run_check
+import gopolicy.go.board
+from gopolicy.go.coords import to_sgf
+from gopolicy.corpus.replay_check import check_game, run_check
 from test_sgf_io import BROKEN, _ko_game
 
 from conftest import REPO_ROOT
@@ -58,7 +58,7 @@ def test_broken_files_are_counted_by_reason(tmp_path):
     assert tot["disagree"] == 0 and tot["games"] == len(BROKEN)
 
 
-class _NoCaptureBoard(gopolicy.board.Board):
+class _NoCaptureBoard(gopolicy.go.board.Board):
     """A broken rules engine: captured stones come back."""
 
     def play(self, move, color=None):
@@ -70,14 +70,14 @@ class _NoCaptureBoard(gopolicy.board.Board):
         return n
 
 
-class _NoKoBoard(gopolicy.board.Board):
+class _NoKoBoard(gopolicy.go.board.Board):
     def play(self, move, color=None):
         n = super().play(move, color)
         self.ko = -1
         return n
 
 
-class _KoRecaptureBoard(gopolicy.board.Board):
+class _KoRecaptureBoard(gopolicy.go.board.Board):
     """Knows the ko point but lets it be retaken."""
 
     def why_illegal(self, move, color=None):
@@ -86,16 +86,16 @@ class _KoRecaptureBoard(gopolicy.board.Board):
 
 
 def test_check_detects_a_broken_board(monkeypatch, shipped_sgf_files):
-    monkeypatch.setattr(gopolicy.board, "Board", _NoCaptureBoard)
+    monkeypatch.setattr(gopolicy.go.board, "Board", _NoCaptureBoard)
     res = check_game(_ko_capture_game(), "ko.sgf")
     assert res.status == "disagree" and res.reason == "board" and res.move_number == 1
     # some shipped game has a capture
     assert any(check_game(p.read_bytes(), str(p)).status == "disagree" for p in shipped_sgf_files)
-    monkeypatch.setattr(gopolicy.board, "Board", _NoKoBoard)
+    monkeypatch.setattr(gopolicy.go.board, "Board", _NoKoBoard)
     res = check_game(_ko_capture_game(), "ko.sgf")
     assert res.status == "disagree" and res.reason == "ko" and res.move_number == 1
     # accepting the ko recapture that sgfmill forbids is a disagreement too
-    monkeypatch.setattr(gopolicy.board, "Board", _KoRecaptureBoard)
+    monkeypatch.setattr(gopolicy.go.board, "Board", _KoRecaptureBoard)
     assert check_game(_ko_capture_game(), "ko.sgf").status == "agree"
     res = check_game(_ko_game(), "ko.sgf")
     assert res.status == "disagree" and res.reason == "legality"

@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from gopolicy.coords import BLACK, WHITE, from_gtp, pass_move, to_sgf
-from gopolicy.sgf_io import (SkipGame, iter_sources, parse_game, parse_komi, parse_rank,
+from gopolicy.go.coords import BLACK, WHITE, from_gtp, pass_move, to_sgf
+from gopolicy.corpus.sgf import (SkipGame, iter_sources, parse_game, parse_komi, parse_rank,
                              replay, replay_all, source_of, write_sgf)
 
 P = pass_move(19)

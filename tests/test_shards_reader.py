@@ -1,4 +1,4 @@
-"""gopolicy.shards (reader): trusted shards only, memmap gathers, symmetry
+"""gopolicy.corpus.shards (reader): trusted shards only, memmap gathers, symmetry
 augmentation, disjoint ranks, deterministic resumable order."""
 import json
 import shutil
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from gopolicy import symmetry
-from gopolicy.packing import pack_planes, unpack_planes_np, unpack_planes_torch
-from gopolicy.shard_format import META_DTYPE
-from gopolicy.shards import (BlockOrder, FeistelPermutation, ShardError, ShardLoader, ShardSet, _key,
+from gopolicy.go import symmetry
+from gopolicy.corpus.packing import pack_planes, unpack_planes_np, unpack_planes_torch
+from gopolicy.corpus.shard_format import META_DTYPE
+from gopolicy.corpus.shards import (BlockOrder, FeistelPermutation, ShardError, ShardLoader, ShardSet, _key,
                              to_device, write_synthetic_shards)
 
 

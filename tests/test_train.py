@@ -11,10 +11,10 @@ import pytest
 import torch
 from torch import nn
 
-from gopolicy import checkpoint as ck
+from gopolicy.net import checkpoint as ck
 from gopolicy.cli import main as cli_main
-from gopolicy.shards import write_synthetic_shards
-from gopolicy.train import TrainingDiverged
+from gopolicy.corpus.shards import write_synthetic_shards
+from gopolicy.training.loop import TrainingDiverged
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--filters", "8", "--layers", "3", "--planes", "4", "--precision", "fp32", "--device", "cpu",
@@ -76,7 +76,7 @@ def test_nan_guard_stops_with_clear_error(data, tmp_path, keep_threads):
         cnn_core.register("test_nan_net")(NaNNet)
     except ValueError:
         pass  # registered by an earlier run in this process
-    from gopolicy.train import TrainConfig, train
+    from gopolicy.training.loop import TrainConfig, train
 
     cfg = TrainConfig(data=str(data), out=str(tmp_path / "nan"), model="test_nan_net", planes=4, filters=8,
                       layers=3, max_steps=50, log_every=5, eval_every=0, precision="fp32", device="cpu",
@@ -127,7 +127,7 @@ def test_kill9_then_resume_matches_uninterrupted(data, tmp_path, keep_threads):
 
 
 def test_recipes_and_schedules():
-    from gopolicy.recipes import get_recipe, lr_at
+    from gopolicy.training.recipes import get_recipe, lr_at
 
     paper = get_recipe("alphago")
     assert (paper.batch_size, paper.optimizer, paper.lr, paper.momentum) == (16, "sgd", 0.003, 0.0)

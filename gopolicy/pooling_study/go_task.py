@@ -3,8 +3,8 @@ move-prediction metrics (exact, off by one point, on an occupied point).
 
 Positions come from prepared shards (a directory with ``manifest.json``:
 its ``train`` split for training and ``test`` split, else ``val``, for testing)
-or from SGF files / folders / archives (replayed with :mod:`gopolicy.sgf_io`,
-planes from :func:`gopolicy.features.planes`); SGF games are split into train
+or from SGF files / folders / archives (replayed with :mod:`gopolicy.corpus.sgf`,
+planes from :func:`gopolicy.go.features.planes`); SGF games are split into train
 and test *by game* (a fixed order from a hash of each game), so no test
 position comes from a game seen in training.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gopolicy import symmetry
+from gopolicy.go import symmetry
 
 SHIPPED_GAMES = Path(__file__).resolve().parents[2] / "data" / "selfplay"
 
@@ -44,8 +44,8 @@ def _is_shard_dir(path: Path) -> bool:
 
 def _load_shards(root: Path, planes: int, max_positions: int | None, max_test: int | None,
                  seed: int) -> GoData:
-    from gopolicy.packing import unpack_planes_np
-    from gopolicy.shards import ShardError, ShardSet
+    from gopolicy.corpus.packing import unpack_planes_np
+    from gopolicy.corpus.shards import ShardError, ShardSet
 
     train = ShardSet(root, "train")
     test = None
@@ -80,8 +80,8 @@ def _game_key(name: str, data: bytes) -> str:
 
 def _load_sgf(paths: list[str], planes: int, max_games: int | None, max_positions: int | None,
               max_test: int | None, test_fraction: float, log) -> GoData:
-    from gopolicy.features import planes as make_planes
-    from gopolicy.sgf_io import SkipGame, iter_sources, parse_game, replay
+    from gopolicy.go.features import planes as make_planes
+    from gopolicy.corpus.sgf import SkipGame, iter_sources, parse_game, replay
 
     games = []
     skipped = 0

@@ -85,7 +85,7 @@ def _calibrate(model, x, y, batch_size: int, dev, augment=None) -> float:
     import torch
     import torch.nn.functional as F
 
-    from gopolicy.device import autocast
+    from gopolicy.net.device import autocast
     from gopolicy.pooling_study.train_loop import to_float
 
     model = dev.prepare_model(model)
@@ -123,7 +123,7 @@ def run_study(cfg: StudyConfig) -> dict:
     import torch
 
     import cnn_core
-    from gopolicy.device import select_device
+    from gopolicy.net.device import select_device
     from gopolicy.pooling_study import go_task, images, report, shifts
     from gopolicy.pooling_study.train_loop import Progress, fit, predict_logits, set_seed
     from gopolicy.pooling_study.variants import go_variants, image_variants

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gopolicy.device import DeviceConfig, autocast
+from gopolicy.net.device import DeviceConfig, autocast
 
 
 @dataclass

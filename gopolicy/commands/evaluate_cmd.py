@@ -1,0 +1,68 @@
+"""`gopolicy eval`: move-prediction accuracy of a policy network.
+
+    gopolicy eval --model RUN/ckpt.pt --data SHARDS --split val --symmetries 8
+    gopolicy eval --sgf games/ more.sgf --json        # the bundled model, SGF input
+
+Prints top-1 / top-5 / mean log-likelihood, by game phase and by data source,
+beside the paper's Extended Data Table 3 rows. With --json the last line of
+stdout is one JSON object (top1, top5, log_likelihood, positions, ...).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_parser(sub, name: str):
+    p = sub.add_parser(name, help="move-prediction accuracy on shards or SGF files", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", help="checkpoint or exported weights (default: data/bundled/policy.pt)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="prepared shard directory")
+    src.add_argument("--sgf", nargs="+", help="SGF files, folders or archives")
+    p.add_argument("--split", default="val", help="shard split (default val)")
+    p.add_argument("--symmetries", type=int, choices=[1, 8], default=1,
+                   help="8: average the predictions of the 8 board symmetries")
+    p.add_argument("--batch-size", dest="batch_size", type=int, default=256)
+    p.add_argument("--max-positions", dest="max_positions", type=int,
+                   help="evaluate at most N positions (spread evenly over the split)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--verify-data", dest="verify_data", action="store_true", help="check shard sha256")
+    p.add_argument("--json", action="store_true", help="end stdout with one JSON line")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args) -> int:
+    from gopolicy.training import evaluation as ev
+    from gopolicy.net.checkpoint import CheckpointError
+    from gopolicy.net.device import select_device
+    from gopolicy.corpus.shards import ShardError
+
+    try:
+        dev = select_device(args.device, args.precision)
+        path = ev.resolve_model_path(args.model)
+        model, cfg = ev.load_policy(path, device=dev.device)
+        model = dev.prepare_model(model)
+        ev.log(f"[eval] {path}: {cfg} on {dev.describe()}")
+        if args.data:
+            res = ev.evaluate_shards(model, args.data, args.split, symmetries=args.symmetries,
+                                     batch_size=args.batch_size, max_positions=args.max_positions, dev=dev,
+                                     planes=cfg.get("planes"), verify=args.verify_data)
+        else:
+            res = ev.evaluate_sgf(model, args.sgf, symmetries=args.symmetries, batch_size=args.batch_size,
+                                  max_positions=args.max_positions, dev=dev, planes=cfg.get("planes"))
+    except (ev.ModelNotFound, CheckpointError, ShardError, ValueError, FileNotFoundError) as exc:
+        print(f"gopolicy eval: error: {exc}", file=sys.stderr)
+        return 1
+    res["model"] = str(path)
+    res["model_config"] = cfg
+    if res["positions"] == 0:
+        print("gopolicy eval: error: no positions to evaluate", file=sys.stderr)
+        return 1
+    print(ev.format_report(res, cfg, model_name=path.name))
+    if args.json:
+        print(json.dumps(res))
+    return 0

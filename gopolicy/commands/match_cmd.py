@@ -1,0 +1,69 @@
+"""`gopolicy match`: our GTP engine against another GTP engine, refereed by gopolicy.
+
+Example (GNU Go as opponent and as scorer)::
+
+    gopolicy match --opponent "/usr/games/gnugo --mode gtp --level 10 --chinese-rules" \\
+        --scorer "/usr/games/gnugo --mode gtp --chinese-rules" --games 20 --out runs/match-gnugo
+
+Writes DIR/game-NNN.sgf, DIR/results.md, DIR/results.csv and the engines'
+stderr logs (DIR/engine.log, DIR/opponent.log); progress goes to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help="play a refereed match between our engine and another GTP engine",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--opponent", required=True, metavar="CMD", help="opponent's GTP command line")
+    p.add_argument("--engine", default=None, metavar="CMD",
+                   help="our engine's command line (default: python -m gopolicy gtp with the bundled model)")
+    p.add_argument("--games", type=int, default=10, help="number of games (10)")
+    p.add_argument("--komi", type=float, default=7.5, help="komi (7.5)")
+    col = p.add_mutually_exclusive_group()
+    col.add_argument("--black", dest="colors", action="store_const", const="black",
+                     help="our engine always plays Black")
+    col.add_argument("--white", dest="colors", action="store_const", const="white",
+                     help="our engine always plays White")
+    col.add_argument("--alternate", dest="colors", action="store_const", const="alternate",
+                     help="alternate colours, our engine Black first (default)")
+    p.set_defaults(colors="alternate")
+    p.add_argument("--max-moves", type=int, default=600, help="move cap per game, passes included (600)")
+    p.add_argument("--scorer", default=None, metavar="CMD",
+                   help="GTP engine that scores finished games with final_score (e.g. GNU Go); "
+                        "default: our own count")
+    p.add_argument("--timeout", type=float, default=300.0,
+                   help="seconds allowed for any single reply before the engine forfeits (300)")
+    p.add_argument("--parallel", type=int, default=1, metavar="N",
+                   help="games played at once, each with its own engine processes (1; about one per core "
+                        "when the opponent thinks on one core, as GNU Go does)")
+    p.add_argument("--seed", type=int, default=1, metavar="S",
+                   help="game k starts with 'set_random_seed S+k-1' to each engine that knows it (GNU Go "
+                        "does), so deterministic engines don't replay identical games (1; -1: send nothing)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args) -> int:
+    from gopolicy.play.match import run_match
+    from gopolicy.play.network_policy import BUNDLED_HINT, default_model_path
+
+    if args.parallel < 1:
+        print("gopolicy match: --parallel must be >= 1", file=sys.stderr)
+        return 2
+    if args.games < 1:
+        print("gopolicy match: --games must be >= 1", file=sys.stderr)
+        return 2
+    if args.engine is None and not default_model_path().is_file():
+        print(f"gopolicy match: no bundled model at {default_model_path()}. {BUNDLED_HINT} "
+              f"(or give --engine \"python -m gopolicy gtp --model PATH\")", file=sys.stderr)
+        return 2
+    summary = run_match(args.opponent, args.out, engine_cmd=args.engine, games=args.games,
+                        komi=args.komi, colors=args.colors, max_moves=args.max_moves,
+                        scorer_cmd=args.scorer, timeout=args.timeout, parallel=args.parallel,
+                        seed=None if args.seed < 0 else args.seed)
+    print(summary.line())
+    return 0

@@ -1,0 +1,88 @@
+"""`gopolicy train`: supervised training on prepared shards (see gopolicy/training/loop.py).
+
+  gopolicy train --data SHARDS --out RUN --recipe fast --max-samples 5000000
+  gopolicy train --data SHARDS --out RUN --resume          # continue exactly
+  gopolicy train --data SHARDS --out RUN2 --init RUN/model.pt  # new schedule from trained weights
+
+DDP on one machine (nccl on GPUs, gloo on CPUs; --batch-size is the global batch):
+  torchrun --standalone --nproc_per_node 4 -m gopolicy train --data SHARDS --out RUN
+Several machines (the same command on every node; the rendezvous assigns ranks):
+  torchrun --nnodes 2 --nproc_per_node 8 --rdzv_backend c10d --rdzv_id run1 \\
+      --rdzv_endpoint HOST0:29500 -m gopolicy train --data SHARDS --out RUN
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+S = argparse.SUPPRESS  # unset flags stay absent: a resumed run keeps its stored values
+
+
+def _bool_flag(p, name, help_text):
+    p.add_argument(f"--{name}", dest=name.replace("-", "_"), action=argparse.BooleanOptionalAction,
+                   default=S, help=help_text)
+
+
+def add_parser(sub, name: str):
+    p = sub.add_parser(name, help="train the policy network on prepared shards",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       argument_default=S)
+    p.add_argument("--data", required=True, help="prepared shard directory (gopolicy prepare --out)")
+    p.add_argument("--out", required=True, help="run directory (checkpoints, metrics.jsonl, plots)")
+    p.add_argument("--recipe", choices=["alphago", "fast"],
+                   help="alphago: SGD lr 0.003 batch 16 (the paper); fast: batch 256, Nesterov SGD, "
+                        "warm-up + cosine, bf16 (default: fast)")
+    g = p.add_argument_group("model")
+    g.add_argument("--filters", type=int, help="filters per layer k (default 192)")
+    g.add_argument("--layers", type=int, help="convolutional layers (default 13)")
+    g.add_argument("--planes", type=int, help="input planes: 48, or the first 4/12/20 (default 48)")
+    g = p.add_argument_group("optimisation (default: the recipe's)")
+    g.add_argument("--batch-size", dest="batch_size", type=int, help="global minibatch (all ranks together)")
+    g.add_argument("--lr", type=float, help="peak learning rate")
+    g.add_argument("--optimizer", choices=["sgd", "adamw"])
+    g.add_argument("--momentum", type=float)
+    g.add_argument("--weight-decay", dest="weight_decay", type=float)
+    g.add_argument("--schedule", choices=["step", "cosine", "constant"])
+    g.add_argument("--warmup-frac", dest="warmup_frac", type=float, help="cosine warm-up share of the run")
+    g.add_argument("--halve-every", dest="halve_every", type=int, help="step schedule: halve lr every N steps")
+    g.add_argument("--grad-clip", dest="grad_clip", type=float, help="max gradient norm (0: off)")
+    g.add_argument("--label-smoothing", dest="label_smoothing", type=float)
+    _bool_flag(g, "augment", "random symmetry per position (default on)")
+    g = p.add_argument_group("length and cadence")
+    g.add_argument("--max-steps", dest="max_steps", type=int, help="optimizer steps to train (total)")
+    g.add_argument("--max-samples", dest="max_samples", type=int,
+                   help="positions to train on (total; default: one epoch)")
+    g.add_argument("--log-every", dest="log_every", type=int, help="steps between progress lines (default 50)")
+    g.add_argument("--eval-every", dest="eval_every", type=int, help="steps between validations (0: off; 1000)")
+    g.add_argument("--eval-positions", dest="eval_positions", type=int, help="validation positions (4096)")
+    g.add_argument("--ckpt-every", dest="ckpt_every", type=int, help="steps between checkpoints (default 1000)")
+    g.add_argument("--split", help="training split (default train)")
+    g.add_argument("--val-split", dest="val_split", help="validation split (default val)")
+    g = p.add_argument_group("system")
+    g.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
+    g.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="auto: bf16 on CUDA/AMX CPUs, fp16+GradScaler on older GPUs, else fp32")
+    _bool_flag(g, "compile", "torch.compile the model")
+    g.add_argument("--seed", type=int, help="model init and data order (default 1)")
+    g.add_argument("--resume", action="store_true", help="continue RUN_DIR/ckpt.pt exactly")
+    g.add_argument("--init", metavar="CKPT", help="start a new run from these weights (checkpoint or "
+                   "exported .pt; the architecture is theirs) with a fresh optimizer and schedule")
+    _bool_flag(g, "verify-data", "check every shard's sha256 before training")
+    _bool_flag(g, "plot", "write curves.png at the end (default on)")
+    g.add_argument("--threads", type=int, help="torch intra-op threads")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args) -> int:
+    from gopolicy.net.checkpoint import CheckpointError
+    from gopolicy.corpus.shards import ShardError
+    from gopolicy.training.loop import TrainingDiverged, config_from_args, train
+
+    cfg, explicit = config_from_args(args)
+    try:
+        train(cfg, explicit)
+    except (ShardError, CheckpointError, TrainingDiverged, FileExistsError, ValueError) as exc:
+        print(f"gopolicy train: error: {exc}", file=sys.stderr)
+        return 1
+    return 0

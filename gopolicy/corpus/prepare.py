@@ -1,0 +1,444 @@
+"""SGF games -> prepared shards (the format is in :mod:`gopolicy.corpus.shard_format`).
+
+Work is split into *units*: consecutive runs of at most ``games_per_shard`` SGF
+files of one input (an archive's member range, or a slice of the loose files
+found under one input path). A unit is processed by one worker and written as
+at most one shard per split (``train-00012``, ``val-00012``, ``test-00012``), so
+a shard's content depends only on its unit: the output is byte-identical for
+any number of workers.
+
+Crash safety: every file is written under a temporary name, flushed, fsync'd
+and renamed; after each finished unit the manifest (listing finished units and
+their shards with sizes and sha256) is rewritten atomically with
+``"complete": false``. A rerun with the same arguments keeps the units whose
+files still match their checksums and redoes the rest; readers trust only
+files listed in the manifest with a matching size (and checksum).
+"""
+from __future__ import annotations
+
+import fcntl
+import glob
+import multiprocessing as mp
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gopolicy.corpus import shard_format as sf
+from gopolicy.go.coords import pass_move
+from gopolicy.corpus.packing import packed_size
+from gopolicy.corpus.sgf import (READ_ERROR, SkipGame, clean_name, expand_inputs, iter_archive,
+                             parse_game, replay, source_of)
+
+BOARD_SIZE = 19
+NUM_PLANES = 48
+
+
+@dataclass
+class Unit:
+    index: int
+    kind: str                   # "archive" | "files"
+    path: str                   # archive path ("" for loose files)
+    start: int                  # member range in the archive [start, stop)
+    stop: int
+    files: list = field(default_factory=list)   # loose files (kind "files")
+    first_game: int = 0         # global game id of the unit's first file
+    names: list = field(default_factory=list)   # member names (for sources)
+
+    @property
+    def num_games(self) -> int:
+        return self.stop - self.start if self.kind == "archive" else len(self.files)
+
+    def describe(self) -> str:
+        if self.kind == "archive":
+            return f"{self.path}[{self.start}:{self.stop}]"
+        return f"{len(self.files)} files from {os.path.dirname(self.files[0]) or '.'}"
+
+
+# ---------------------------------------------------------------- planning
+def plan_units(inputs: list[str], games_per_shard: int, limit_games: int | None = None):
+    """(units, sources, inputs_info). Lists archives' members (one sequential
+    read of each archive) so that units, game ids and source ids are fixed
+    before any work starts."""
+    leaves = expand_inputs(inputs)
+    units: list[Unit] = []
+    sources: list[str] = []
+    src_index: dict[str, int] = {}
+    info = []
+    game = 0
+    loose: dict[str, list[str]] = {}
+    order: list[tuple[str, str]] = []
+    for kind, path in leaves:
+        if kind == "archive":
+            order.append(("archive", path))
+        else:
+            key = os.path.dirname(path)
+            if key not in loose:
+                loose[key] = []
+                order.append(("files", key))
+            loose[key].append(path)
+
+    def remember(names):
+        for n in names:
+            s = source_of(clean_name(n))
+            if s not in src_index:
+                src_index[s] = len(sources)
+                sources.append(s)
+
+    for kind, key in order:
+        if limit_games is not None and game >= limit_games:
+            break
+        if kind == "archive":
+            names = [n for n, _ in iter_archive(key, names_only=True)]
+            if limit_games is not None:
+                names = names[: max(0, limit_games - game)]
+            info.append({"path": os.path.abspath(key), "bytes": os.path.getsize(key),
+                         "games": len(names)})
+            for s in range(0, len(names), games_per_shard):
+                chunk = names[s:s + games_per_shard]
+                units.append(Unit(len(units), "archive", key, s, s + len(chunk),
+                                  first_game=game + s, names=chunk))
+            remember(names)
+            game += len(names)
+        else:
+            files = loose[key]
+            if limit_games is not None:
+                files = files[: max(0, limit_games - game)]
+            info.append({"path": os.path.abspath(key or "."), "bytes": sum(os.path.getsize(f) for f in files),
+                         "games": len(files)})
+            for s in range(0, len(files), games_per_shard):
+                chunk = files[s:s + games_per_shard]
+                units.append(Unit(len(units), "files", "", 0, len(chunk), files=chunk,
+                                  first_game=game + s, names=chunk))
+            remember(files)
+            game += len(files)
+    return units, sources, info
+
+
+def _iter_unit(unit: Unit):
+    if unit.kind == "archive":
+        yield from iter_archive(unit.path, unit.start, unit.stop)
+    else:
+        for path in unit.files:
+            try:
+                with open(path, "rb") as f:
+                    yield clean_name(path), f.read()
+            except OSError:
+                yield clean_name(path), None
+
+
+# ---------------------------------------------------------------- workers
+_COUNTERS = None   # (games, positions) multiprocessing.Value, set by the pool initializer
+
+
+def _init_worker(counters):
+    global _COUNTERS
+    _COUNTERS = counters
+    try:  # leave the main process responsive for progress / Ctrl-C
+        os.nice(1)
+    except OSError:
+        pass
+
+
+def _bump(games: int, positions: int) -> None:
+    if _COUNTERS is None:
+        return
+    g, p = _COUNTERS
+    with g.get_lock():
+        g.value += games
+    with p.get_lock():
+        p.value += positions
+
+
+def process_unit(job) -> dict:
+    """Parse, replay, featurize and write one unit; returns its manifest record."""
+    unit, out_dir, cfg, src_index = job
+    from gopolicy.corpus.packing import pack_planes
+
+    try:   # writes straight into our buffer (no per-position allocation)
+        from gopolicy.go.features import PlaneWriter
+        _writer = PlaneWriter(BOARD_SIZE)
+
+        def compute_planes(board, color, colour_plane, out):
+            _writer(board, color, colour_plane=colour_plane, out=out)
+    except ImportError:  # pragma: no cover - older features module
+        from gopolicy.go.features import planes as _planes
+
+        def compute_planes(board, color, colour_plane, out):
+            out[...] = _planes(board, color, colour_plane=colour_plane)
+
+    colour_plane = cfg["colour_plane"]
+    num_planes = cfg["num_planes"]
+    nbytes = packed_size(num_planes, BOARD_SIZE * BOARD_SIZE)
+    val_f, test_f = cfg["val_fraction"], cfg["test_fraction"]
+    pmove = pass_move(BOARD_SIZE)
+
+    writers: dict[str, sf.NpyRowWriter] = {}
+    metas: dict[str, list] = {s: [] for s in sf.SPLITS}
+    games = {s: 0 for s in sf.SPLITS}
+    by_source: dict[str, dict] = {}
+    skipped: dict[str, int] = {}
+    skipped_files: list = []
+    notes: dict[str, int] = {}
+    buf = np.empty((600, num_planes, BOARD_SIZE, BOARD_SIZE), np.uint8)
+    pending_games = 0
+    pending_pos = 0
+    # test hook: slow down so that tests can kill a run part-way
+    delay = float(os.environ.get("GOPOLICY_PREPARE_DELAY", "0") or 0)
+    try:
+        for i, (name, data) in enumerate(_iter_unit(unit)):
+            gid = unit.first_game + i
+            src = source_of(name)
+            rec = by_source.setdefault(src, {"games": 0, "positions": 0, "skipped": 0})
+            try:
+                if data is None:
+                    raise SkipGame(READ_ERROR)
+                game = parse_game(data, name)
+                rows = []
+                k = 0
+                for board, color, mv, number in replay(game):
+                    if mv == pmove:
+                        continue                     # passes are played, never targets
+                    if k >= buf.shape[0]:
+                        buf = np.concatenate([buf, np.empty_like(buf)])
+                    compute_planes(board, color, colour_plane, buf[k])
+                    rows.append((mv, gid, number, src_index[src], color,
+                                 game.black_rank, game.white_rank))
+                    k += 1
+            except SkipGame as exc:
+                skipped[exc.reason] = skipped.get(exc.reason, 0) + 1
+                skipped_files.append([name, exc.detail])
+                rec["skipped"] += 1
+                pending_games += 1
+                continue
+            for n in game.notes:
+                notes[n] = notes.get(n, 0) + 1
+            split = sf.split_of(sf.game_hash(game), val_f, test_f)
+            games[split] += 1
+            rec["games"] += 1
+            rec["positions"] += k
+            if k:
+                if split not in writers:
+                    path = sf.shard_paths(out_dir, f"{split}-{unit.index:05d}")[0]
+                    writers[split] = sf.NpyRowWriter(path, nbytes)
+                writers[split].append(pack_planes(buf[:k]))
+                metas[split].extend(rows)
+            pending_games += 1
+            pending_pos += k
+            if delay:
+                time.sleep(delay)
+            if pending_games >= 8:
+                _bump(pending_games, pending_pos)
+                pending_games = pending_pos = 0
+        _bump(pending_games, pending_pos)
+        shards = []
+        for split in sf.SPLITS:
+            if split not in writers:
+                continue
+            name = f"{split}-{unit.index:05d}"
+            n, psize, pdigest = writers.pop(split).finish()
+            meta = np.array(metas[split], dtype=sf.META_DTYPE)
+            assert meta.shape[0] == n
+            msize, mdigest = sf.save_npy_atomic(sf.shard_paths(out_dir, name)[1], meta)
+            shards.append({"name": name, "split": split, "positions": n, "games": games[split],
+                           "bytes": {"planes": psize, "meta": msize},
+                           "sha256": {"planes": pdigest, "meta": mdigest}})
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    return {"unit": unit.index, "input": unit.describe(), "files": unit.num_games,
+            "games": games, "shards": shards, "sources": by_source, "skipped": skipped,
+            "skipped_files": skipped_files, "notes": notes}
+
+
+def _verify_unit(job) -> tuple[int, str | None]:
+    record, out_dir = job
+    for sh in record["shards"]:
+        why = sf.verify_shard(out_dir, sh, check_hash=True)
+        if why:
+            return record["unit"], f"{sh['name']}: {why}"
+    return record["unit"], None
+
+
+# ---------------------------------------------------------------- manifest
+def build_manifest(cfg: dict, sources: list[str], info: list, records: dict, complete: bool) -> dict:
+    nplanes = cfg["num_planes"]
+    splits = {s: {"positions": 0, "games": 0, "shards": []} for s in sf.SPLITS}
+    skipped: dict[str, int] = {}
+    skipped_files: list = []
+    notes: dict[str, int] = {}
+    per_source = {s: {"games": 0, "positions": 0, "skipped": 0} for s in sources}
+    files = 0
+    for idx in sorted(records, key=int):
+        r = records[idx]
+        files += r["files"]
+        for s in sf.SPLITS:
+            splits[s]["games"] += r["games"][s]
+        for sh in r["shards"]:
+            entry = {k: v for k, v in sh.items() if k != "split"}
+            splits[sh["split"]]["shards"].append(entry)
+            splits[sh["split"]]["positions"] += sh["positions"]
+        for k, v in r["skipped"].items():
+            skipped[k] = skipped.get(k, 0) + v
+        skipped_files.extend(r["skipped_files"])
+        for k, v in r.get("notes", {}).items():
+            notes[k] = notes.get(k, 0) + v
+        for src, c in r["sources"].items():
+            d = per_source.setdefault(src, {"games": 0, "positions": 0, "skipped": 0})
+            for k in d:
+                d[k] += c[k]
+    for s in sf.SPLITS:
+        splits[s]["shards"].sort(key=lambda e: e["name"])
+    return {
+        "format": sf.FORMAT, "version": sf.VERSION,
+        "num_planes": nplanes, "board_size": BOARD_SIZE,
+        "packed_bytes": packed_size(nplanes, BOARD_SIZE * BOARD_SIZE),
+        "colour_plane": cfg["colour_plane"],
+        "sources": sources,
+        "splits": splits,
+        "files_read": files,
+        "skipped": dict(sorted(skipped.items())),
+        "skipped_files": skipped_files,
+        "notes": notes,
+        "per_source": per_source,
+        "inputs": info,
+        "config": cfg,
+        "units": {str(k): records[k] for k in sorted(records, key=int)},
+        "complete": complete,
+    }
+
+
+# ---------------------------------------------------------------- driver
+def _fmt_time(s: float) -> str:
+    if s != s or s == float("inf"):
+        return "?"
+    s = int(s)
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 60}m{s % 60:02d}s"
+
+
+def prepare(inputs: list[str], out_dir: str, workers: int | None = None,
+            val_fraction: float = 0.01, test_fraction: float = 0.01,
+            games_per_shard: int = 2000, limit_games: int | None = None,
+            colour_plane: bool = False, verify_existing: bool = True,
+            progress: bool = True, log=sys.stderr) -> dict:
+    """Prepare (or finish preparing) ``out_dir``; returns the final manifest."""
+    workers = max(1, workers or os.cpu_count() or 1)
+    if games_per_shard < 1:
+        raise ValueError("games_per_shard must be >= 1")
+    sf.split_of("0" * 16, val_fraction, test_fraction)   # validates the fractions
+    os.makedirs(out_dir, exist_ok=True)
+    lock = open(os.path.join(out_dir, ".lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise RuntimeError(f"{out_dir} is being prepared by another process") from None
+    try:
+        return _prepare_locked(inputs, out_dir, workers, val_fraction, test_fraction,
+                               games_per_shard, limit_games, colour_plane, verify_existing,
+                               progress, log)
+    finally:
+        lock.close()
+
+
+def _prepare_locked(inputs, out_dir, workers, val_fraction, test_fraction, games_per_shard,
+                    limit_games, colour_plane, verify_existing, progress, log):
+    t0 = time.time()
+    num_planes = NUM_PLANES + (1 if colour_plane else 0)
+    cfg = {"inputs": [os.path.abspath(p) for p in inputs], "val_fraction": val_fraction,
+           "test_fraction": test_fraction, "games_per_shard": games_per_shard,
+           "limit_games": limit_games, "colour_plane": colour_plane, "num_planes": num_planes}
+    units, sources, info = plan_units(inputs, games_per_shard, limit_games)
+    src_index = {s: i for i, s in enumerate(sources)}
+    if len(sources) > 255:
+        raise ValueError("more than 255 sources do not fit meta['source'] (u1)")
+    total_games = sum(u.num_games for u in units)
+    if progress:
+        print(f"prepare: {total_games} SGF files in {len(units)} units, {len(sources)} sources "
+              f"({', '.join(sources[:8])}{'...' if len(sources) > 8 else ''}); "
+              f"planned in {time.time() - t0:.1f}s; {workers} workers", file=log, flush=True)
+
+    # temporary files of killed runs are never read; clean them up
+    for tmp in glob.glob(os.path.join(out_dir, "*.tmp.*")):
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+
+    records: dict[int, dict] = {}
+    old = sf.read_manifest(out_dir)
+    if old is not None:
+        if old.get("config") != cfg:
+            raise RuntimeError(f"{out_dir} holds shards prepared with other settings "
+                               f"({old.get('config')}); use a new --out directory")
+        kept = {int(k): v for k, v in old.get("units", {}).items()}
+        if verify_existing and kept:
+            ctx = mp.get_context("fork")
+            with ctx.Pool(min(workers, len(kept))) as pool:
+                bad = {u: why for u, why in pool.imap_unordered(
+                    _verify_unit, [(r, out_dir) for r in kept.values()]) if why}
+            for u, why in sorted(bad.items()):
+                print(f"prepare: redoing unit {u} ({why})", file=log, flush=True)
+                del kept[u]
+        records = {k: v for k, v in kept.items() if k < len(units)}
+        if progress and records:
+            print(f"prepare: resuming: {len(records)} of {len(units)} units already done",
+                  file=log, flush=True)
+
+    manifest_path = os.path.join(out_dir, sf.MANIFEST)
+    todo = [u for u in units if u.index not in records]
+    done_games = sum(r["files"] for r in records.values())
+    ctx = mp.get_context("fork")
+    counters = (ctx.Value("q", 0), ctx.Value("q", 0))
+    t_start = time.time()
+    last = 0.0
+    base_pos = sum(sh["positions"] for r in records.values() for sh in r["shards"])
+
+    def report(final=False):
+        g, p = counters[0].value, counters[1].value
+        dt = max(time.time() - t_start, 1e-9)
+        rate_g = g / dt
+        left = total_games - done_games - g
+        eta = left / rate_g if rate_g > 0 else float("inf")
+        print(f"prepare: games {done_games + g}/{total_games} ({100 * (done_games + g) / max(total_games, 1):.1f}%)"
+              f"  positions {base_pos + p:,}  {p / dt:,.0f} pos/s  {rate_g:.1f} games/s"
+              f"  elapsed {_fmt_time(dt)}  ETA {'0s' if final else _fmt_time(eta)}",
+              file=log, flush=True)
+
+    if todo:
+        sf.write_json_atomic(manifest_path, build_manifest(cfg, sources, info, records, False))
+        jobs = [(u, out_dir, cfg, src_index) for u in todo]
+        with ctx.Pool(min(workers, len(todo)), initializer=_init_worker,
+                      initargs=(counters,)) as pool:
+            it = pool.imap_unordered(process_unit, jobs)
+            remaining = len(jobs)
+            while remaining:
+                try:
+                    rec = it.next(timeout=1.0)
+                except mp.TimeoutError:
+                    rec = None
+                if rec is not None:
+                    remaining -= 1
+                    records[rec["unit"]] = rec
+                    sf.write_json_atomic(manifest_path,
+                                         build_manifest(cfg, sources, info, records, False))
+                if progress and (time.time() - last >= 2.0 or rec is not None and not remaining):
+                    last = time.time()
+                    report()
+    manifest = build_manifest(cfg, sources, info, records, True)
+    sf.write_json_atomic(manifest_path, manifest)
+    if progress:
+        report(final=True)
+        sp = manifest["splits"]
+        dt = time.time() - t_start
+        print(f"prepare: done: {sum(sp[s]['positions'] for s in sf.SPLITS):,} positions "
+              f"(train {sp['train']['positions']:,}, val {sp['val']['positions']:,}, "
+              f"test {sp['test']['positions']:,}) from {sum(sp[s]['games'] for s in sf.SPLITS)} games; "
+              f"skipped {sum(manifest['skipped'].values())} {manifest['skipped']}; "
+              f"new positions {counters[1].value:,} in {dt:.1f}s = {counters[1].value / max(dt, 1e-9):,.0f} pos/s "
+              f"with {workers} workers", file=log, flush=True)
+    return manifest

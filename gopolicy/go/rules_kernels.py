@@ -1,0 +1,296 @@
+"""Numba kernels for the rules of Go: strings, liberties, captures, move analysis.
+
+Everything here works on flat ``int8`` boards (0 empty, 1 black, 2 white) and a
+neighbour table ``nbr[p] = (up to 4 neighbours, -1 padded)``, so one
+implementation serves the Python :class:`gopolicy.go.board.Board`, the feature
+planes and the ladder reader. numba (rather than numpy) because these are
+flood fills and per-point loops: numpy cannot vectorise them, and the feature
+planes must reach thousands of positions per second per core.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from numba import njit
+
+from gopolicy._numba_cache import ensure_fresh
+
+ensure_fresh()
+
+EMPTY, BLACK, WHITE = 0, 1, 2
+
+
+@lru_cache(maxsize=None)
+def neighbour_tables(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(nbr, diag)``: orthogonal and diagonal neighbours of each point, -1 padded."""
+    n = size * size
+    nbr = np.full((n, 4), -1, dtype=np.int32)
+    diag = np.full((n, 4), -1, dtype=np.int32)
+    for p in range(n):
+        r, c = divmod(p, size)
+        for k, (dr, dc) in enumerate(((-1, 0), (1, 0), (0, -1), (0, 1))):
+            rr, cc = r + dr, c + dc
+            if 0 <= rr < size and 0 <= cc < size:
+                nbr[p, k] = rr * size + cc
+        for k, (dr, dc) in enumerate(((-1, -1), (-1, 1), (1, -1), (1, 1))):
+            rr, cc = r + dr, c + dc
+            if 0 <= rr < size and 0 <= cc < size:
+                diag[p, k] = rr * size + cc
+    nbr.setflags(write=False)
+    diag.setflags(write=False)
+    return nbr, diag
+
+
+@njit(cache=True)
+def label_strings(stones, nbr, sid, size_of, libs_of, order, start, lib_list, lib_start):
+    """Label every string of stones; fill per-string size, liberty count and lists.
+
+    sid[p]: string id of the stone at p (-1 if empty). Stones of string s are
+    ``order[start[s]:start[s+1]]``, its liberties ``lib_list[lib_start[s]:lib_start[s+1]]``.
+    Returns the number of strings.
+    """
+    n = stones.shape[0]
+    for p in range(n):
+        sid[p] = -1
+    stamp = np.full(n, -1, np.int32)
+    ns = 0
+    top = 0
+    nlib = 0
+    for p0 in range(n):
+        if stones[p0] == EMPTY or sid[p0] >= 0:
+            continue
+        col = stones[p0]
+        start[ns] = top
+        lib_start[ns] = nlib
+        sid[p0] = ns
+        order[top] = p0
+        head = top
+        top += 1
+        while head < top:
+            p = order[head]
+            head += 1
+            for k in range(4):
+                q = nbr[p, k]
+                if q < 0:
+                    continue
+                if stones[q] == col:
+                    if sid[q] < 0:
+                        sid[q] = ns
+                        order[top] = q
+                        top += 1
+                elif stones[q] == EMPTY and stamp[q] != ns:
+                    stamp[q] = ns
+                    lib_list[nlib] = q
+                    nlib += 1
+        size_of[ns] = top - start[ns]
+        libs_of[ns] = nlib - lib_start[ns]
+        ns += 1
+    start[ns] = top
+    lib_start[ns] = nlib
+    return ns
+
+
+class Strings:
+    """Scratch arrays for :func:`label_strings` (allocated once per board size)."""
+
+    def __init__(self, n: int):
+        self.sid = np.empty(n, np.int32)
+        self.size_of = np.empty(n + 1, np.int32)
+        self.libs_of = np.empty(n + 1, np.int32)
+        self.order = np.empty(n, np.int32)
+        self.start = np.empty(n + 1, np.int32)
+        self.lib_list = np.empty(4 * n, np.int32)
+        self.lib_start = np.empty(n + 1, np.int32)
+
+    def label(self, stones, nbr) -> int:
+        return label_strings(stones, nbr, self.sid, self.size_of, self.libs_of,
+                             self.order, self.start, self.lib_list, self.lib_start)
+
+
+@njit(cache=True)
+def analyze_moves(stones, nbr, ko, color, sid, size_of, libs_of, order, start,
+                  lib_list, lib_start, legal, capture, libs_after, size_after):
+    """For every empty point, what a move of ``color`` there would do.
+
+    Needs the string labels of :func:`label_strings`. Fills, per point:
+    legal (empty, not suicide, not the simple-ko point), stones captured,
+    liberties of the new string after captures, and its size. Non-empty points
+    get legal=0 and zeros.
+    """
+    n = stones.shape[0]
+    opp = 3 - color
+    mark = np.full(n, -1, np.int32)
+    friend = np.empty(4, np.int32)
+    caps = np.empty(4, np.int32)
+    for p in range(n):
+        legal[p] = 0
+        capture[p] = 0
+        libs_after[p] = 0
+        size_after[p] = 0
+        if stones[p] != EMPTY:
+            continue
+        nf = 0
+        nc = 0
+        for k in range(4):
+            q = nbr[p, k]
+            if q < 0 or stones[q] == EMPTY:
+                continue
+            s = sid[q]
+            if stones[q] == color:
+                dup = False
+                for i in range(nf):
+                    if friend[i] == s:
+                        dup = True
+                if not dup:
+                    friend[nf] = s
+                    nf += 1
+            elif stones[q] == opp and libs_of[s] == 1:
+                dup = False
+                for i in range(nc):
+                    if caps[i] == s:
+                        dup = True
+                if not dup:
+                    caps[nc] = s
+                    nc += 1
+        # Liberties of the merged string, counted once each via mark[] == p.
+        mark[p] = p
+        nl = 0
+        for k in range(4):
+            q = nbr[p, k]
+            if q >= 0 and stones[q] == EMPTY and mark[q] != p:
+                mark[q] = p
+                nl += 1
+        sz = 1
+        for i in range(nf):
+            s = friend[i]
+            sz += size_of[s]
+            for j in range(lib_start[s], lib_start[s + 1]):
+                q = lib_list[j]
+                if mark[q] != p:
+                    mark[q] = p
+                    nl += 1
+        ncap = 0
+        for i in range(nc):
+            s = caps[i]
+            ncap += size_of[s]
+            # A captured stone becomes a liberty if it touches the new string.
+            for j in range(start[s], start[s + 1]):
+                x = order[j]
+                for k in range(4):
+                    y = nbr[x, k]
+                    if y < 0:
+                        continue
+                    touches = y == p
+                    if not touches and stones[y] == color:
+                        for f in range(nf):
+                            if sid[y] == friend[f]:
+                                touches = True
+                    if touches:
+                        if mark[x] != p:
+                            mark[x] = p
+                            nl += 1
+                        break
+        capture[p] = ncap
+        libs_after[p] = nl
+        size_after[p] = sz
+        if nl > 0 and p != ko:
+            legal[p] = 1
+
+
+@njit(cache=True)
+def string_liberties(stones, nbr, p0, max_libs, libs_out):
+    """Flood-fill the string at p0; store up to ``max_libs`` liberties, return the count (capped)."""
+    n = stones.shape[0]
+    col = stones[p0]
+    seen = np.zeros(n, np.uint8)
+    stack = np.empty(n, np.int32)
+    stack[0] = p0
+    seen[p0] = 1
+    top = 1
+    nl = 0
+    while top > 0:
+        top -= 1
+        p = stack[top]
+        for k in range(4):
+            q = nbr[p, k]
+            if q < 0 or seen[q]:
+                continue
+            if stones[q] == col:
+                seen[q] = 1
+                stack[top] = q
+                top += 1
+            elif stones[q] == EMPTY:
+                seen[q] = 1
+                if nl < max_libs:
+                    libs_out[nl] = q
+                nl += 1
+                if nl >= max_libs:
+                    return nl
+    return nl
+
+
+@njit(cache=True)
+def remove_string(stones, nbr, p0, removed, nremoved):
+    """Empty the string at p0, appending its points to ``removed``; returns the new count."""
+    col = stones[p0]
+    stones[p0] = EMPTY
+    removed[nremoved] = p0
+    head = nremoved
+    nremoved += 1
+    while head < nremoved:
+        p = removed[head]
+        head += 1
+        for k in range(4):
+            q = nbr[p, k]
+            if q >= 0 and stones[q] == col:
+                stones[q] = EMPTY
+                removed[nremoved] = q
+                nremoved += 1
+    return nremoved
+
+
+@njit(cache=True)
+def play_stone(stones, nbr, p, color, removed):
+    """Play ``color`` at empty point p in place, removing captured strings.
+
+    Returns the number of captured stones (listed in ``removed``), or -1 for a
+    suicide, in which case the board is restored unchanged. Ko is the caller's
+    business.
+    """
+    opp = 3 - color
+    stones[p] = color
+    libs = np.empty(1, np.int32)
+    ncap = 0
+    for k in range(4):
+        q = nbr[p, k]
+        if q >= 0 and stones[q] == opp:
+            if string_liberties(stones, nbr, q, 1, libs) == 0:
+                ncap = remove_string(stones, nbr, q, removed, ncap)
+    if ncap == 0 and string_liberties(stones, nbr, p, 1, libs) == 0:
+        stones[p] = EMPTY
+        return -1
+    return ncap
+
+
+@njit(cache=True)
+def is_eye(stones, nbr, diag, p, color):
+    """AlphaGo's eye: every orthogonal neighbour is ``color``'s stone and of the
+    diagonal points at most one is the opponent's (none when p is on the edge)."""
+    if stones[p] != EMPTY:
+        return False
+    for k in range(4):
+        q = nbr[p, k]
+        if q >= 0 and stones[q] != color:
+            return False
+    ndiag = 0
+    bad = 0
+    for k in range(4):
+        q = diag[p, k]
+        if q >= 0:
+            ndiag += 1
+            if stones[q] == 3 - color:
+                bad += 1
+    if ndiag < 4:
+        return bad == 0
+    return bad <= 1
