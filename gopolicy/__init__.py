@@ -5,7 +5,7 @@ SGF ingestion, training, evaluation, a GTP engine and a gymnasium env.
 """
 __version__ = "0.1.0"
 
-from gopolicy.go.coords import BLACK, WHITE, EMPTY  # noqa: E402,F401
+from gopolicy.go.coords import BLACK, WHITE, EMPTY  # noqa: F401
 
 
 def _register_env() -> None:

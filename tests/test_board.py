@@ -1,5 +1,4 @@
 """Rules of Go, checked on hand-drawn positions (diagrams: top row first)."""
-import numpy as np
 import pytest
 
 from gopolicy.go.board import Board, IllegalMove

@@ -3,12 +3,11 @@ one test per plane family, plus symmetry equivariance on many positions."""
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from gopolicy.go import symmetry
 from gopolicy.go.board import Board
 from gopolicy.go.coords import BLACK, WHITE, from_gtp
-from gopolicy.go.features import NUM_PLANES, PLANE_NAMES, describe, planes
+from gopolicy.go.features import PLANE_NAMES, describe, planes
 
 LADDER = """
     . . . . . . . . .

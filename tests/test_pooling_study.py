@@ -45,7 +45,7 @@ def test_image_variants_share_the_conv_stack():
     for m in vs.values():
         assert m(x).shape == (3, 10)
     # the unpooled FC head sees the full 28x28 map: 16*28*28 inputs vs 16*7*7 after two pools
-    fc = {n: [l for l in m.modules() if isinstance(l, nn.Linear)][-1].in_features for n, m in vs.items()}
+    fc = {n: [mod for mod in m.modules() if isinstance(mod, nn.Linear)][-1].in_features for n, m in vs.items()}
     assert fc == {"maxpool-fc": 16 * 7 * 7, "none-fc": 16 * 28 * 28, "none-gap": 16, "stride-fc": 16 * 7 * 7}
 
 

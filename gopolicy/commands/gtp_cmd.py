@@ -81,7 +81,7 @@ def run(args) -> int:
         print(f"gopolicy gtp: {exc}", file=sys.stderr)
         out.close()
         return 2
-    except Exception as exc:  # noqa: BLE001 - e.g. a corrupt checkpoint
+    except Exception as exc:
         print(f"gopolicy gtp: cannot load the model: {type(exc).__name__}: {exc}", file=sys.stderr)
         out.close()
         return 2

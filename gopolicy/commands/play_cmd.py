@@ -8,18 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 
 from gopolicy.commands.gtp_cmd import add_engine_arguments
-
-
-def find_gnugo() -> str | None:
-    for cand in ("/usr/games/gnugo", shutil.which("gnugo")):
-        if cand and os.path.exists(cand):
-            return cand
-    return None
+from gopolicy.play.peers import find_gnugo
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
@@ -44,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
 def run(args) -> int:
     from gopolicy.play.gtp_client import GtpClient, InProcessClient
     from gopolicy.play.gtp_engine import GtpEngine
-    from gopolicy.play.match import COLOR_WORD, play_game
+    from gopolicy.go.coords import COLOR_NAMES
+    from gopolicy.play.match import play_game
     from gopolicy.play.network_policy import NetworkPolicy
     from gopolicy.corpus.sgf import write_sgf
     from gopolicy.go.coords import BLACK, WHITE, to_gtp
@@ -81,7 +75,7 @@ def run(args) -> int:
 
     def show(board, color, move):
         if args.show_every and board.move_count % args.show_every == 0:
-            print(f"\nafter move {board.move_count} ({COLOR_WORD[color]} {to_gtp(move, 19)}):")
+            print(f"\nafter move {board.move_count} ({COLOR_NAMES[color]} {to_gtp(move, 19)}):")
             print(board, flush=True)
 
     t0 = time.time()
@@ -92,7 +86,7 @@ def run(args) -> int:
         if gnugo and not args.opponent and res.reason == "two passes":
             try:
                 other_score = opp.send("final_score")
-            except Exception:  # noqa: BLE001
+            except Exception:
                 other_score = None
     finally:
         opp.close()

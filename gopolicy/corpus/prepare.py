@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gopolicy.corpus import shard_format as sf
+from gopolicy.progress import format_duration
 from gopolicy.go.coords import pass_move
 from gopolicy.corpus.packing import packed_size
 from gopolicy.corpus.sgf import (READ_ERROR, SkipGame, clean_name, expand_inputs, iter_archive,
@@ -312,15 +313,6 @@ def build_manifest(cfg: dict, sources: list[str], info: list, records: dict, com
 
 
 # ---------------------------------------------------------------- driver
-def _fmt_time(s: float) -> str:
-    if s != s or s == float("inf"):
-        return "?"
-    s = int(s)
-    if s >= 3600:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 60}m{s % 60:02d}s"
-
-
 def prepare(inputs: list[str], out_dir: str, workers: int | None = None,
             val_fraction: float = 0.01, test_fraction: float = 0.01,
             games_per_shard: int = 2000, limit_games: int | None = None,
@@ -406,7 +398,7 @@ def _prepare_locked(inputs, out_dir, workers, val_fraction, test_fraction, games
         eta = left / rate_g if rate_g > 0 else float("inf")
         print(f"prepare: games {done_games + g}/{total_games} ({100 * (done_games + g) / max(total_games, 1):.1f}%)"
               f"  positions {base_pos + p:,}  {p / dt:,.0f} pos/s  {rate_g:.1f} games/s"
-              f"  elapsed {_fmt_time(dt)}  ETA {'0s' if final else _fmt_time(eta)}",
+              f"  elapsed {format_duration(dt)}  ETA {'0s' if final else format_duration(eta)}",
               file=log, flush=True)
 
     if todo:

@@ -186,7 +186,8 @@ def run_check(paths: list[str], workers: int | None = None, limit: int | None = 
               chunk: int = 200, progress: bool = True, log=sys.stderr,
               interval: float = 10.0) -> dict:
     """Check every game under ``paths``; returns the totals (see :func:`_check_chunk`)."""
-    from gopolicy.corpus.prepare import _fmt_time, plan_units
+    from gopolicy.corpus.prepare import plan_units
+    from gopolicy.progress import format_duration
 
     workers = max(1, workers or os.cpu_count() or 1)
     t0 = time.time()
@@ -210,7 +211,7 @@ def run_check(paths: list[str], workers: int | None = None, limit: int | None = 
         skipped = sum(tot["skipped"].values())
         print(f"replay-check: {g}/{total} games  agree {tot['agree']}  disagree {tot['disagree']}  "
               f"skipped {skipped}  moves {counters[1].value:,}  {rate:.1f} games/s  "
-              f"elapsed {_fmt_time(dt)}  ETA {'0s' if final else _fmt_time(eta)}",
+              f"elapsed {format_duration(dt)}  ETA {'0s' if final else format_duration(eta)}",
               file=log, flush=True)
 
     results = {}

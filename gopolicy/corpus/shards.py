@@ -85,7 +85,7 @@ def _npy_header(path: Path):
         elif version == (2, 0):
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
         else:
-            shape, fortran, dtype = np.lib.format._read_array_header(f, version)  # noqa: SLF001
+            shape, fortran, dtype = np.lib.format._read_array_header(f, version)
         if fortran:
             raise ValueError("Fortran-ordered array")
         return shape, np.dtype(dtype), f.tell()
@@ -105,7 +105,7 @@ def _check_npy(path: Path, shape: tuple, dtype: np.dtype) -> str | None:
         return f"{path.name} missing"
     try:
         got_shape, got_dtype, offset = _npy_header(path)
-    except Exception as exc:  # noqa: BLE001 - any unreadable header
+    except Exception as exc:
         return f"{path.name}: not a readable .npy ({exc})"
     if tuple(got_shape) != tuple(shape):
         return f"{path.name}: shape {tuple(got_shape)} != manifest {tuple(shape)}"
@@ -269,7 +269,7 @@ class ShardSet:
     def __del__(self):
         try:
             self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
+        except Exception:
             pass
 
     def source_name(self, code: int) -> str:

@@ -189,7 +189,7 @@ def load_checkpoint(path, map_location="cpu") -> dict:
         raise CheckpointError(f"{path}: truncated or corrupt checkpoint (CRC mismatch in {bad})")
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         msg = str(exc)
         if "Weights only load failed" in msg or "Unsupported global" in msg:
             raise CheckpointError(f"{path}: not a gopolicy checkpoint (it holds pickled objects that "

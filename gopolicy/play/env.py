@@ -81,7 +81,6 @@ Render modes: ``"ansi"`` (text board with GTP coordinates) and ``"rgb_array"``
 """
 from __future__ import annotations
 
-import shutil
 import warnings
 from typing import Any
 
@@ -97,10 +96,6 @@ __all__ = ["GoEnv", "RESIGN"]
 
 RESIGN = -1  # what an opponent's select() returns to resign
 _BOARD_LUT = np.array([0, 1, -1], np.int8)  # EMPTY, BLACK, WHITE -> 0, 1, -1
-
-
-def _gnugo_path() -> str | None:
-    return shutil.which("gnugo") or shutil.which("/usr/games/gnugo")
 
 
 # ---------------------------------------------------------------------------
@@ -279,7 +274,9 @@ def _make_opponent(spec, size, komi, model, temperature, device, timeout):
                 kwargs["model"] = model
             return _check_policy_size(_PolicyOpponent(NetworkPolicy(**kwargs)), size)
         if s == "gnugo":
-            path = _gnugo_path()
+            from gopolicy.play.peers import find_gnugo
+
+            path = find_gnugo()
             if path is None:
                 raise ValueError("opponent='gnugo': GNU Go not found (install it, e.g. apt-get install gnugo)")
             return _GtpOpponent(f"{path} --mode gtp --level 1", size, komi, timeout)

@@ -246,7 +246,7 @@ class GtpClient:
         try:
             if not self.closed and self.proc.poll() is None:
                 self.proc.kill()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
 

@@ -34,8 +34,8 @@ import time
 import numpy as np
 
 from gopolicy.go.board import Board, IllegalMove
-from gopolicy.go.coords import BLACK, EMPTY, WHITE, from_gtp, opponent, parse_color, to_gtp
-from gopolicy.go.scoring import Estimate, estimate, final_score, score_after_removing, score_text, strings_of  # noqa: F401
+from gopolicy.go.coords import BLACK, COLOR_NAMES, EMPTY, WHITE, from_gtp, opponent, parse_color, to_gtp
+from gopolicy.go.scoring import Estimate, estimate, final_score, score_after_removing, score_text, strings_of
 
 BOARD_SIZE = 19
 PROTOCOL_VERSION = "2"
@@ -159,7 +159,7 @@ class GtpEngine:
     def _log(self, msg: str) -> None:
         try:
             print(f"[gtp] {msg}", file=self.log, flush=True)
-        except Exception:  # noqa: BLE001 - logging must never break the engine
+        except Exception:
             pass
 
     # ------------------------------------------------------------ framing
@@ -183,7 +183,7 @@ class GtpEngine:
             return format_reply(True, fn(args) or "", cid)
         except GtpFailure as exc:
             return format_reply(False, str(exc), cid)
-        except Exception as exc:  # noqa: BLE001 - the engine never dies on input
+        except Exception as exc:
             self._log(f"internal error in {line!r}: {type(exc).__name__}: {exc}")
             msg = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
             return format_reply(False, f"internal error: {msg}", cid)
@@ -416,14 +416,14 @@ class GtpEngine:
             est = estimate(b, self.playouts)
             ours = sign * score_after_removing(b, est.dead, self.komi)
             if not cleanup and ours > 0:
-                self._log(f"opponent passed and {COLOR(color)} wins by {ours:g}: pass")
+                self._log(f"opponent passed and {COLOR_NAMES[color]} wins by {ours:g}: pass")
                 return b.pass_move
         if self.allow_resign and b.move_count > RESIGN_AFTER_MOVE:
             if est is None:
                 est = estimate(b, max(16, self.playouts // 2))
             margin = sign * (est.mean_score - self.komi)
             if margin < -RESIGN_MARGIN:
-                self._log(f"estimated {COLOR(color)} margin {margin:.1f} < -{RESIGN_MARGIN:g}: resign")
+                self._log(f"estimated {COLOR_NAMES[color]} margin {margin:.1f} < -{RESIGN_MARGIN:g}: resign")
                 return "resign"
         p = self.policy.sensible_probabilities(b, color)
         p[n] = 0.0
@@ -437,7 +437,7 @@ class GtpEngine:
         if move != n and not b.is_legal(move, color):  # defensive: never answer an illegal move
             self._log(f"policy chose illegal {to_gtp(move, self.size)}; passing")
             move = n
-        self._log(f"genmove {COLOR(color)} -> {to_gtp(move, self.size)} "
+        self._log(f"genmove {COLOR_NAMES[color]} -> {to_gtp(move, self.size)} "
                   f"({(time.perf_counter() - t0) * 1000:.1f} ms)")
         return move
 
@@ -488,7 +488,7 @@ class GtpEngine:
     # ------------------------------------------------------------ display, scoring
     def cmd_showboard(self, args):
         b = self.board
-        info = (f"{COLOR(b.to_move)} to move, move {b.move_count}, komi {self.komi:g}"
+        info = (f"{COLOR_NAMES[b.to_move]} to move, move {b.move_count}, komi {self.komi:g}"
                 + (f", ko at {to_gtp(b.ko, self.size)}" if b.ko >= 0 else ""))
         return "\n" + str(b) + "\n" + info
 
@@ -694,13 +694,9 @@ def _setup_only_game(data: bytes):
             if colour is not None:
                 mv = size * size if move is None else move[0] * size + move[1]
                 g.events.append(("move", BLACK if colour == "b" else WHITE, mv))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise SkipGame("parse error", str(exc)[:60]) from None
     return g
-
-
-def COLOR(c: int) -> str:  # noqa: N802 - tiny formatter
-    return {BLACK: "black", WHITE: "white"}.get(c, str(c))
 
 
 # ======================================================================

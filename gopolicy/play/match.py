@@ -36,11 +36,10 @@ from datetime import datetime
 from pathlib import Path
 
 from gopolicy.go.board import Board
-from gopolicy.go.coords import BLACK, WHITE, from_gtp, opponent, to_gtp
+from gopolicy.go.coords import BLACK, COLOR_NAMES, WHITE, from_gtp, opponent, to_gtp
 from gopolicy.play.gtp_client import EngineDied, GtpClient, GtpError, GtpTimeout, knows_command
 
 COLOR_LETTER = {BLACK: "B", WHITE: "W"}
-COLOR_WORD = {BLACK: "black", WHITE: "white"}
 
 
 def wilson_interval(successes: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -92,7 +91,7 @@ def score_with(scorer, moves, komi: float) -> float:
     """Replay ``moves`` into a scorer engine and return its ``final_score`` (B - W)."""
     _setup(scorer, komi)
     for color, mv in moves:
-        scorer.play(COLOR_WORD[color], to_gtp(mv, 19))
+        scorer.play(COLOR_NAMES[color], to_gtp(mv, 19))
     return parse_score(scorer.send("final_score"))
 
 
@@ -115,7 +114,7 @@ def play_game(black, white, komi: float = 7.5, max_moves: int = 600, scorer=None
 
     def forfeit(color, why):
         w = opponent(color)
-        return end(w, f"{COLOR_LETTER[w]}+F", f"{COLOR_WORD[color]} forfeits: {why}")
+        return end(w, f"{COLOR_LETTER[w]}+F", f"{COLOR_NAMES[color]} forfeits: {why}")
 
     for color in (BLACK, WHITE):
         try:
@@ -130,7 +129,7 @@ def play_game(black, white, komi: float = 7.5, max_moves: int = 600, scorer=None
             break
         player, other = clients[color], clients[opponent(color)]
         try:
-            reply = player.genmove(COLOR_WORD[color])
+            reply = player.genmove(COLOR_NAMES[color])
         except GtpError as exc:
             return forfeit(color, f"genmove failed: {exc.message}")
         except (EngineDied, GtpTimeout) as exc:
@@ -138,7 +137,7 @@ def play_game(black, white, komi: float = 7.5, max_moves: int = 600, scorer=None
         vertex = reply.split()[0].lower() if reply.split() else ""
         if vertex == "resign":
             w = opponent(color)
-            return end(w, f"{COLOR_LETTER[w]}+R", f"{COLOR_WORD[color]} resigned")
+            return end(w, f"{COLOR_LETTER[w]}+R", f"{COLOR_NAMES[color]} resigned")
         try:
             move = from_gtp(vertex, 19)
         except ValueError:
@@ -154,10 +153,10 @@ def play_game(black, white, komi: float = 7.5, max_moves: int = 600, scorer=None
             reason = "two passes"
             break
         try:
-            other.play(COLOR_WORD[color], to_gtp(move, 19))
+            other.play(COLOR_NAMES[color], to_gtp(move, 19))
         except GtpError as exc:
             return end(None, "Void", f"void: {getattr(other, 'name', 'engine')} rejected "
-                                     f"{COLOR_WORD[color]} {to_gtp(move, 19)} ({exc.message})")
+                                     f"{COLOR_NAMES[color]} {to_gtp(move, 19)} ({exc.message})")
         except (EngineDied, GtpTimeout) as exc:
             return forfeit(opponent(color), str(exc).splitlines()[0])
         color = opponent(color)
@@ -350,13 +349,13 @@ def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: flo
                           f"{res.result} ({res.reason}), {len(res.moves)} moves, {res.seconds:.1f} s; "
                           f"{names['engine']} {outcome}; running win rate {s.wins:g}/{s.decided}"
                           + (f" = {100 * s.win_rate:.0f}%" if s.decided else ""), file=log, flush=True)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
         finally:
             for c in clients.values():
                 try:
                     c.close()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
 
     if parallel == 1:

@@ -303,7 +303,7 @@ def load_npz(path, name: str = "") -> ImageData:
     path = Path(path)
     try:
         z = np.load(path, allow_pickle=False)
-    except Exception as exc:  # noqa: BLE001 - zip/pickle errors of any kind
+    except Exception as exc:
         raise ValueError(f"{path}: not a readable .npz ({exc})") from None
     with z:
         for keys in _NPZ_KEYS:

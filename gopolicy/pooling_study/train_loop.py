@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
+from gopolicy.progress import format_duration
 import torch.nn.functional as F
 
 from gopolicy.net.device import DeviceConfig, autocast
@@ -94,13 +96,6 @@ def fit(model: torch.nn.Module, x_train, y_train, *, epochs: int, batch_size: in
     return history
 
 
-def fmt_time(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 class Progress:
     """Progress lines on stderr with an ETA.
 
@@ -132,8 +127,8 @@ class Progress:
         if not self.enabled:
             return
         eta = self.eta()
-        print(f"[pooling-study {fmt_time(self.elapsed())}] {msg}"
-              + (f"  ETA {fmt_time(eta)}" if eta is not None else ""), file=self.stream, flush=True)
+        print(f"[pooling-study {format_duration(self.elapsed())}] {msg}"
+              + (f"  ETA {format_duration(eta)}" if eta is not None else ""), file=self.stream, flush=True)
 
 
 def set_seed(seed: int) -> None:

@@ -38,6 +38,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from gopolicy.progress import format_duration
+
 CKPT_NAME = "ckpt.pt"
 WEIGHTS_NAME = "policy.pt"
 METRICS_NAME = "metrics.jsonl"
@@ -100,15 +102,6 @@ class TrainConfig:
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def _fmt_time(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    seconds = int(seconds)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
 def _append_jsonl(path: Path, record: dict) -> None:
@@ -408,7 +401,7 @@ def train(cfg: TrainConfig, explicit: set[str] | None = None) -> dict:
                    "lr": lr, "samples_per_s": rate, "wall": now - t_start, "skipped": skipped_total}
             eta = (total_steps - step) * recipe.batch_size / rate if rate > 0 else float("inf")
             say(f"step {step:,}/{total_steps:,} | samples {samples:,} | loss {rec['loss']:.4f} | "
-                f"top1 {100 * rec['top1']:.2f}% | lr {lr:.3g} | {rate:,.1f} samples/s | ETA {_fmt_time(eta)}")
+                f"top1 {100 * rec['top1']:.2f}% | lr {lr:.3g} | {rate:,.1f} samples/s | ETA {format_duration(eta)}")
             if master:
                 _append_jsonl(metrics_path, rec)
             acc.zero_()
@@ -453,7 +446,7 @@ def train(cfg: TrainConfig, explicit: set[str] | None = None) -> dict:
             try:
                 from gopolicy.training.plotting import plot_runs
                 plot_runs([out], out / "curves.png")
-            except Exception as exc:  # noqa: BLE001 - a plot must not fail a finished run
+            except Exception as exc:
                 say(f"[train] plotting failed: {exc}")
         say(f"[train] done: {step:,} steps, {samples:,} samples; checkpoint {ckpt_path}, "
             f"weights {out / WEIGHTS_NAME}")
