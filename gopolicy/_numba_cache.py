@@ -51,7 +51,8 @@ def cache_root() -> Path:
 
     if os.environ.get("NUMBA_CACHE_DIR"):
         return Path(os.environ["NUMBA_CACHE_DIR"])
-    if all(_writable((PACKAGE / m).parent) for m in KERNEL_MODULES):
+    folders = {(PACKAGE / m).parent for m in KERNEL_MODULES if (PACKAGE / f"{m}.py").is_file()}
+    if all(_writable(f) for f in folders):
         return PACKAGE
     root = user_cache_dir()
     root.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ COMMANDS = [
     ("match", "match_cmd"),
     ("play", "play_cmd"),
     ("pooling-study", "pooling_study_cmd"),
+    ("warmup", "warmup_cmd"),
 ]
 
 

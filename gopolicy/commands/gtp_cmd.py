@@ -70,8 +70,11 @@ def run(args) -> int:
             out.close()
             return 2
 
+    from gopolicy.play import warmup
     from gopolicy.play.gtp_engine import GtpEngine, serve_stdio
     from gopolicy.play.network_policy import NetworkPolicy
+
+    warmup.start_background()  # kernels compile while the model loads and the GUI talks
 
     try:
         policy = NetworkPolicy(args.model, device=args.device, symmetries=args.symmetries,

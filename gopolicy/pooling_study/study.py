@@ -159,7 +159,7 @@ def run_study(cfg: StudyConfig) -> dict:
             f"{go_data.planes} planes ({time.perf_counter() - t0:.1f}s; {go_data.source})")
 
     # ---- plan (variants, their size, their cost) ------------------------------
-    jobs = []   # (task, dataset, variant, seed, data, summary)
+    jobs = []   # (task, dataset, variant, seed, data, summary, planned cost in seconds)
     for data in image_sets:
         vs = image_variants(cfg.image_variants, model=cfg.image_model, in_channels=data.channels,
                             num_classes=data.num_classes, input_size=data.image_size, channels=cfg.channels)

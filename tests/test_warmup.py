@@ -1,0 +1,76 @@
+"""The engine's first start after an install: kernels cached per user when the package is read-only.
+
+A GUI starts the engine many times; if numba cannot write its cache beside a read-only package
+(a system-wide install, a user without root), every start would compile the kernels again (~30 s).
+These tests run the real engine, as an unprivileged user, from a copy of the package that user
+cannot write, and read numba's own cache log (NUMBA_DEBUG_CACHE) to see compiling vs loading.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from gopolicy import _numba_cache
+
+ROOT = Path(__file__).resolve().parents[1]
+NOBODY = 65534
+
+
+def test_cache_goes_to_a_user_folder_when_the_package_is_read_only(monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(_numba_cache, "_writable", lambda folder: False)
+    import numba
+
+    old = numba.config.CACHE_DIR
+    try:
+        root = _numba_cache.cache_root()
+        assert root == tmp_path / "xdg" / "gopolicy" / "numba"
+        assert numba.config.CACHE_DIR == str(root) and os.environ["NUMBA_CACHE_DIR"] == str(root)
+    finally:
+        numba.config.CACHE_DIR = old
+        os.environ.pop("NUMBA_CACHE_DIR", None)
+
+
+def _run_engine_as_nobody(site: Path, home: Path) -> str:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "PYTHONPATH": str(site),
+           "NUMBA_DEBUG_CACHE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+           sys.executable, "-m", "gopolicy", "gtp", "--model", "random:8:2", "--quiet"]
+    r = subprocess.run(cmd, input="name\ngenmove b\nfinal_score\nquit\n", capture_output=True, text=True,
+                       env=env, timeout=600, cwd=str(home))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "= gopolicy" in r.stdout and r.stdout.count("=") >= 4, r.stdout
+    return r.stdout + r.stderr
+
+
+@pytest.mark.slow
+def test_second_start_from_a_read_only_install_does_not_compile():
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run the engine as an unprivileged user")
+    base = Path(tempfile.mkdtemp(prefix="gopolicy-ro-", dir="/tmp"))
+    try:
+        site, home = base / "site", base / "home"
+        for pkg in ("gopolicy", "cnn_core"):
+            shutil.copytree(ROOT / pkg, site / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+        home.mkdir()
+        os.chown(home, NOBODY, NOBODY)
+        base.chmod(0o755)
+        subprocess.run(["chmod", "-R", "a-w,a+rX", str(site)], check=True)
+        first = _run_engine_as_nobody(site, home)
+        assert "data saved to" in first  # compiled, and the cache could be written
+        cache = home / ".cache" / "gopolicy" / "numba"
+        assert any(cache.rglob("*.nbi")), "no cache in the user's folder"
+        assert not any(site.rglob("*.nbi")), "wrote into the read-only package"
+        second = _run_engine_as_nobody(site, home)
+        assert "data loaded from" in second
+        assert "data saved to" not in second, "the second start compiled again"
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
+        shutil.rmtree(base, ignore_errors=True)
