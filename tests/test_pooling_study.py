@@ -288,3 +288,16 @@ def test_cli_errors_are_clean(tmp_path, capsys):
     assert "unknown image data set" in capsys.readouterr().err
     assert main(["pooling-study", "--images", "none", "--go", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_threads_follow_the_idle_cores(monkeypatch):
+    from gopolicy.pooling_study import study
+
+    monkeypatch.setattr(study.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(study.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    assert study._threads(0) == 2       # quiet 2-core machine: both cores
+    monkeypatch.setattr(study.os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert study._threads(0) == 1       # a match on one core: one thread
+    monkeypatch.setattr(study.os, "getloadavg", lambda: (5.0, 5.0, 5.0))
+    assert study._threads(0) == 1       # overloaded: never below one
+    assert study._threads(3) == 3       # asked for: as asked

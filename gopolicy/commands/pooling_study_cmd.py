@@ -84,8 +84,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
     g.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     g.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                    help="auto: bf16 autocast + channels_last where the CPU has native bf16, else fp32")
-    g.add_argument("--threads", type=int, default=0, help="torch threads (default: half the CPUs, 1 to 4; on a busy shared machine 1 is "
-                        "much faster than an oversubscribed team)")
+    g.add_argument("--threads", type=int, default=0, help="torch threads (default: the CPUs idle at start by the load average, 1 to 4: "
+                        "on a busy shared machine 1 is much faster than an oversubscribed team)")
     g.add_argument("--no-plots", action="store_true")
     g.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)

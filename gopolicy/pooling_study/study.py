@@ -62,7 +62,7 @@ class StudyConfig:
     first_seed: int = 0
     device: str = "cpu"
     precision: str = "auto"
-    threads: int = 0                      # 0 = half the CPUs, 1 to 4 (see _threads)
+    threads: int = 0                      # 0 = the idle CPUs, 1 to 4 (see _threads)
     download: bool = False
     plots: bool = True
     quiet: bool = False
@@ -105,17 +105,21 @@ def _calibrate(model, x, y, batch_size: int, dev, augment=None) -> float:
 
 
 def _threads(requested: int) -> int:
-    """Torch threads: as asked, else half the CPUs (1 to 4). These nets are tiny,
-    so a second thread gains little, and on a shared machine an OpenMP team
-    competing with other processes for the cores was 5-20x slower here than one
-    thread (measured on the project's 2-core CPU)."""
+    """Torch threads: as asked, else the CPUs that are idle now (1 to 4), by the 1-minute load
+    average. On a shared machine an OpenMP team competing with other processes for the cores
+    was 5-20x slower here than one thread (the project's 2-core CPU), while on a quiet machine
+    every idle core helps; the load at start tells the two apart."""
     if requested and requested > 0:
         return requested
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         n = os.cpu_count() or 1
-    return max(1, min(n // 2, 4))
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average on this platform
+        busy = n / 2
+    return max(1, min(int(n - busy + 0.5), 4))
 
 
 def run_study(cfg: StudyConfig) -> dict:
