@@ -240,3 +240,13 @@ def test_loose_file_over_the_cap(tmp_path):
 def test_default_cap_is_far_above_real_games(shipped_sgf_files):
     biggest = max(p.stat().st_size for p in shipped_sgf_files)
     assert biggest < 100_000 and DEFAULT_MAX_FILE_BYTES >= 16 * 2**20
+
+
+def test_replay_check_counts_a_broken_archive(tmp_path):
+    from gopolicy.corpus.replay_check import run_check
+
+    (tmp_path / "junk.tar.gz").write_bytes(b"not gzip" * 20)
+    (tmp_path / "ok.sgf").write_bytes(b"(;SZ[19];B[dd];W[pp])")
+    (tmp_path / "chess.sgf").write_bytes(b"(;GM[3]SZ[8];B[dd])")
+    tot = run_check([str(tmp_path)], workers=1, progress=False)
+    assert tot["agree"] == 1 and tot["skipped"] == {"bad archive": 1, "not go": 1}

@@ -140,7 +140,7 @@ def plan_units(inputs: list[str], games_per_shard: int, limit_games: int | None 
     return units, sources, info
 
 
-def _iter_unit(unit: Unit, max_bytes: int):
+def _iter_unit(unit: Unit, max_bytes: int = DEFAULT_MAX_FILE_BYTES):
     """``(name, bytes or SkipGame)`` for each file of the unit, plus
     ``(name, SkipGame)`` for a break found now (the archive changed since
     planning, or a zip member is corrupt)."""
