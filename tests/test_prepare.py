@@ -384,3 +384,21 @@ def test_kill_9_of_the_main_process_alone_ends_the_workers_and_resume_is_at_once
             proc.wait()
     final = sf.read_manifest(str(out))
     assert final["complete"] is True and _shards(final) == _shards(m)
+
+
+def test_cli_size_cap_and_not_go(tmp_path, shipped_sgf_files, capsys):
+    from gopolicy.cli import main
+
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(shipped_sgf_files[0], d / "a.sgf")
+    (d / "b-big.sgf").write_bytes(b"(;SZ[19]C[" + b"x" * 3000 + b"];B[dd])")
+    (d / "c-chess.sgf").write_bytes(b"(;GM[3]SZ[8];B[ee])")
+    assert shipped_sgf_files[0].stat().st_size < 2000
+    rc = main(["prepare", str(d), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet",
+               "--max-file-mb", str(2000 / 2**20)])
+    assert rc == 0
+    m = sf.read_manifest(str(tmp_path / "o"))
+    assert m["skipped"] == {"not go": 1, "too large": 1} and m["config"]["max_file_bytes"] == 2000
+    assert sorted(os.path.basename(n) for n, _ in m["skipped_files"]) == ["b-big.sgf", "c-chess.sgf"]
+    assert sum(m["splits"][s]["games"] for s in sf.SPLITS) == 1
