@@ -146,25 +146,34 @@ def test_same_output_with_more_workers(clean, shipped_sgf_dir, tmp_path):
             assert open(a, "rb").read() == open(b, "rb").read()
 
 
-def test_kill_9_and_resume_equals_a_clean_run(clean, shipped_sgf_dir, tmp_path):
-    _, m = clean
-    out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "gopolicy", "prepare", str(shipped_sgf_dir), "--out", str(out),
+def _slow_run(sgf_dir, out):
+    """The prepare command, and a run of it slowed down (0.4 s a game) to be killed part-way."""
+    cmd = [sys.executable, "-m", "gopolicy", "prepare", str(sgf_dir), "--out", str(out),
            "--workers", "2", "--games-per-shard", "2", "--val-fraction", "0.2",
            "--test-fraction", "0.2", "--quiet"]
     env = dict(os.environ, GOPOLICY_PREPARE_DELAY="0.4")
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cmd, proc
+
+
+def _wait_for_units(proc, out, n):
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        mm = sf.read_manifest(str(out))
+        if mm and len(mm.get("units", {})) >= n:
+            return
+        assert proc.poll() is None, "prepare finished or died before it could be killed"
+        time.sleep(0.05)
+    pytest.fail("prepare made no progress")
+
+
+def test_kill_9_and_resume_equals_a_clean_run(clean, shipped_sgf_dir, tmp_path):
+    _, m = clean
+    out = tmp_path / "killed"
+    cmd, proc = _slow_run(shipped_sgf_dir, out)
     try:
-        deadline = time.time() + 240
-        while time.time() < deadline:
-            mm = sf.read_manifest(str(out))
-            if mm and len(mm.get("units", {})) >= 2:
-                break
-            assert proc.poll() is None, "prepare finished or died before it could be killed"
-            time.sleep(0.05)
-        else:
-            pytest.fail("prepare made no progress")
+        _wait_for_units(proc, out, 2)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)        # the whole run, workers included
         proc.wait()
@@ -348,24 +357,11 @@ def test_kill_9_of_the_main_process_alone_ends_the_workers_and_resume_is_at_once
     at once, resumes and finishes with the clean run's shards."""
     _, m = clean
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "gopolicy", "prepare", str(shipped_sgf_dir), "--out", str(out),
-           "--workers", "2", "--games-per-shard", "2", "--val-fraction", "0.2",
-           "--test-fraction", "0.2", "--quiet"]
-    env = dict(os.environ, GOPOLICY_PREPARE_DELAY="0.4")
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmd, proc = _slow_run(shipped_sgf_dir, out)
     workers = []
     try:
-        deadline = time.time() + 240
-        while time.time() < deadline:
-            mm = sf.read_manifest(str(out))
-            if mm and len(mm.get("units", {})) >= 1:
-                workers = _children(proc.pid)
-                break
-            assert proc.poll() is None, "prepare finished or died before it could be killed"
-            time.sleep(0.05)
-        else:
-            pytest.fail("prepare made no progress")
+        _wait_for_units(proc, out, 1)
+        workers = _children(proc.pid)
         assert len(workers) >= 2, workers
         os.kill(proc.pid, signal.SIGKILL)            # the main process only
         proc.wait()
