@@ -5,8 +5,8 @@ with the project's rules (:class:`gopolicy.go.board.Board` with positional
 superko): an illegal or unparsable move, a failed ``genmove`` or a timeout
 forfeits the game. An engine whose process dies (GNU Go has died with signal
 11) ends the game with no result (``RE[Void]``; :attr:`GameResult.crashed` says
-who): a crash says nothing about who was winning. The game ends on two consecutive passes, a
-resignation or the move cap; it is then scored by area with komi, by a scorer
+who): a crash says nothing about who was winning. The game ends on two
+consecutive passes, a resignation or the move cap; it is then scored by area with komi, by a scorer
 engine when one is given (the game is replayed into it and asked
 ``final_score``; GNU Go is a good one), else by our own count
 (:func:`gopolicy.go.scoring.final_score`: dead stones by Monte-Carlo ownership,
