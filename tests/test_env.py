@@ -456,7 +456,6 @@ def _engine_stones(client, color):
 @pytest.mark.skipif(GNUGO is None, reason="GNU Go not installed (/usr/games/gnugo)")
 @pytest.mark.parametrize("agent", ["black", "white"])
 def test_gtp_opponent_gnugo(agent):
-    pytest.importorskip("gopolicy.play.gtp_client", reason="gopolicy.play.gtp_client not available")
     env = gym.make("gopolicy/Go-v0", size=9, observation="board", agent_color=agent,
                    opponent=f"gtp:{GNUGO} --mode gtp --level 0", max_moves=60,
                    opponent_timeout=60)
@@ -486,7 +485,6 @@ def test_gtp_opponent_gnugo(agent):
 @pytest.mark.gnugo
 @pytest.mark.skipif(GNUGO is None, reason="GNU Go not installed (/usr/games/gnugo)")
 def test_gtp_opponent_is_reproducible_with_seed():
-    pytest.importorskip("gopolicy.play.gtp_client", reason="gopolicy.play.gtp_client not available")
     traces = []
     for _ in range(2):
         env = GoEnv(size=9, observation="board", opponent=f"gtp:{GNUGO} --mode gtp --level 0",
@@ -519,7 +517,6 @@ def _tiny_model():
 
 
 def test_policy_opponent():
-    pytest.importorskip("gopolicy.play.network_policy", reason="gopolicy.play.network_policy not available")
     model = _tiny_model()
     traces = []
     for _ in range(2):
@@ -541,7 +538,6 @@ def test_policy_opponent():
 
 
 def test_policy_opponent_object_moves_first_as_black():
-    pytest.importorskip("gopolicy.play.network_policy", reason="gopolicy.play.network_policy not available")
     import torch
 
     import cnn_core
@@ -558,3 +554,35 @@ def test_policy_opponent_object_moves_first_as_black():
     assert obs.flat[first] == 1 and np.abs(obs).sum() == 1
     with pytest.raises(ValueError, match="19x19"):
         GoEnv(size=9, opponent=pol)
+
+
+def test_stones_in_playable_order_rebuild_the_board_without_captures():
+    """The order the env sends a GTP opponent's setup in: replayed on sgfmill's
+    board (independent rules), every stone stays and the final position is ours,
+    for positions with captures from random games."""
+    from sgfmill import boards
+
+    from gopolicy.play.env import _stones_in_playable_order
+
+    rng = np.random.default_rng(3)
+    for size, plies in ((9, 70), (9, 200), (19, 300), (5, 60)):
+        b = Board(size)
+        color = BLACK
+        for _ in range(plies):
+            legal = np.flatnonzero(b.legal_mask(color)[: size * size])
+            legal = [p for p in legal if not b.is_eye(int(p), color)]
+            if not legal:
+                break
+            b.play(int(rng.choice(legal)), color)
+            color = WHITE if color == BLACK else BLACK
+        order = _stones_in_playable_order(b)
+        assert sorted(p for _, p in order) == sorted(np.flatnonzero(b.stones).tolist())
+        ref = boards.Board(size)
+        placed = set()
+        for c, p in order:
+            assert b.stones[p] == c
+            ref.play(p // size, p % size, "b" if c == BLACK else "w")
+            placed.add((p // size, p % size))
+            assert {pt for _, pt in ref.list_occupied_points()} == placed, "a stone was captured"
+        colours = [c for c, _ in order]
+        assert colours == sorted(colours)          # black strings first, then white

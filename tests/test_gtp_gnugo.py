@@ -1,5 +1,5 @@
-"""A real game against GNU Go (level 0, move cap 60) with no illegal move on
-either side; skipped when GNU Go is not installed."""
+"""Real games against GNU Go (level 0, move cap 60), our engine as Black and as
+White, with no illegal move on either side; skipped when GNU Go is not installed."""
 from __future__ import annotations
 
 import io
@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.gnugo,
               pytest.mark.skipif(not GNUGO, reason="GNU Go not installed (/usr/games/gnugo)")]
 
 
-def test_game_against_gnugo_has_no_illegal_moves(our_color=BLACK):
+@pytest.mark.parametrize("our_color", [BLACK, WHITE], ids=["black", "white"])
+def test_game_against_gnugo_has_no_illegal_moves(our_color):
     torch.manual_seed(our_color)
     net = cnn_core.build_model("alphago_policy", planes=48, filters=16, layers=3, board_size=19)
     pol = NetworkPolicy(net, device="cpu", precision="fp32", temperature=1.0, seed=our_color)

@@ -225,20 +225,42 @@ def test_download_verifies_and_uses_mirrors(tmp_path):
     assert all(len(e["sha256"]) == 64 for es in images.DOWNLOADS.values() for e in es)
 
 
-def test_shipped_sha256_table_matches_shared_files():
-    """The download table's checksums are those of the official files where a copy is on disk."""
+def _verify_table_against_disk(downloads) -> int:
+    """Check each set's smallest file (labels / test) found on disk against
+    ``downloads``' sha256; the number of files checked."""
     found = 0
-    for name, entries in images.DOWNLOADS.items():
+    for name, entries in downloads.items():
         folder = images.locate(name)
         if folder is None:
             continue
-        entry = entries[-1]  # the smallest file of each set (labels / test)
+        entry = entries[-1]
         path = folder / entry["file"]
         if path.is_file():
             images.verify_sha256(path, entry["sha256"])
             found += 1
-    if not found:
+    return found
+
+
+def test_shipped_sha256_table_matches_shared_files():
+    """The download table's checksums are those of the official files where a copy is on disk."""
+    if not _verify_table_against_disk(images.DOWNLOADS):
         pytest.skip("no official image files on disk ($GOPOLICY_IMAGES or ../shared/data/images)")
+
+
+def test_sha256_table_check_on_a_written_mnist_folder(tmp_path, monkeypatch):
+    """The same check, run everywhere: a small MNIST-format folder written here,
+    found through the search path, verified against a table of its own digests
+    (and refused against a wrong one)."""
+    arrays = write_mnist_folder(tmp_path / "mnist", n_train=6, n_test=3)
+    monkeypatch.setattr(images, "search_roots", lambda: [tmp_path])
+    labels = idx_by_hand(arrays["t10k"][1])
+    table = {"mnist": [dict(e, sha256=hashlib.sha256(labels).hexdigest() if i == 3 else "0" * 64)
+                       for i, e in enumerate(images.DOWNLOADS["mnist"])]}
+    assert table["mnist"][-1]["file"] == "t10k-labels-idx1-ubyte.gz"
+    assert _verify_table_against_disk(table) == 1
+    bad = {"mnist": [dict(e, sha256="f" * 64) for e in table["mnist"]]}
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        _verify_table_against_disk(bad)
 
 
 # ---------------------------------------------------------------- rendered digits

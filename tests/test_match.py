@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from gopolicy.go.board import Board
-from gopolicy.go.coords import WHITE
-from gopolicy.play.gtp_client import GtpError
-from gopolicy.play.match import parse_score, play_game, wilson_interval
+from gopolicy.go.coords import BLACK, WHITE
+from gopolicy.play.gtp_client import EngineDied, GtpError
+from gopolicy.play.match import outcome_for, parse_score, play_game, run_match, wilson_interval
 
 REPO = Path(__file__).resolve().parents[1]
 GNUGO = "/usr/games/gnugo" if os.path.exists("/usr/games/gnugo") else shutil.which("gnugo")
@@ -259,6 +259,138 @@ def test_shipped_match_record_is_consistent():
         ours = "B" if r["engine_color"] == "B" else "W"
         if r["result"][0] in "BW":
             assert (r["engine_result"] == "win") == (r["result"][0] == ours)
-    wins = sum(r["engine_result"] == "win" for r in rows)
+        if r["engine_result"] == "no result":
+            assert r["result"] == "Void" and "crashed" in r["reason"]
+    # counted by today's rules: GNU Go's crash in game 43 is no result, not our win
+    from gopolicy.play.match import read_csv, recount
+
+    records = read_csv(folder / "results.csv")
+    assert recount(records) == records
+    no_result = [int(r["game"]) for r in rows if r["engine_result"] == "no result"]
+    assert 43 in no_result
+    decided = [r for r in rows if r["engine_result"] in ("win", "loss", "draw")]
+    wins = sum(r["engine_result"] == "win" for r in decided)
     md = (REPO / "data" / "results" / "match_gnugo_level10.md").read_text()
-    assert re.search(rf"\*\*gopolicy [\d.]+: {wins} wins in {len(rows)} decided games", md)
+    assert re.search(rf"\*\*gopolicy [\d.]+: {wins} wins in {len(decided)} decided games", md)
+    assert (wins, len(decided)) == (22, 49)
+    assert f"{len(no_result)} game(s) with no result" in md
+
+
+# ---------------------------------------------------------------- crashes: no result
+class Crashing(Scripted):
+    """Dies (as GNU Go did with signal 11) on its ``crash_at``-th genmove of a game."""
+
+    def __init__(self, moves, crash_at, name="crashing"):
+        super().__init__(moves, name=name)
+        self.crash_at = crash_at
+        self.asked = 0
+        self.dead = False
+
+    def genmove(self, color):
+        self.asked += 1
+        if self.asked == self.crash_at:
+            self.dead = True
+            raise EngineDied(f"engine '{self.name}' died while answering 'genmove {color}' (exit code -11)")
+        return super().genmove(color)
+
+    def alive(self):
+        return not self.dead
+
+
+def test_a_crash_is_no_result_not_a_forfeit():
+    res = play_game(Scripted(["D4", "Q16"]), Crashing(["Q4"], crash_at=2), max_moves=10)
+    assert res.winner is None and res.result == "Void" and res.crashed == WHITE
+    assert res.reason.startswith("no result: white crashed") and len(res.moves) == 3
+    # who crashed decides what the match counts: theirs is no result, ours is our loss
+    assert outcome_for(res, BLACK)[:2] == ("no result", "Void")
+    outcome, result, reason = outcome_for(res, WHITE)
+    assert (outcome, result) == ("loss", "B+F") and "counted as a loss" in reason
+
+
+def _crash_match(tmp_path, replay, crash_games):
+    """Our engine (always Black, four stones) against an opponent that crashes in
+    the games listed (1-based, counting replacements), else passes and loses."""
+    started = [0]
+
+    def opp():
+        c = Crashing([], crash_at=0, name="opp")
+
+        def send(cmd):
+            if cmd == "clear_board":
+                started[0] += 1
+                c.asked = 0
+                c.crash_at = 1 if started[0] in crash_games else 0
+            return ""
+
+        c.send = send
+        return c
+
+    def eng():
+        c = Scripted([], name="eng")
+
+        def send(cmd):               # every game: the same four stones, then passes
+            if cmd == "clear_board":
+                c.moves = ["D4", "Q16", "D16", "Q4"]
+            return ""
+
+        c.send = send
+        return c
+
+    return run_match(opp, tmp_path / "m", engine_cmd=eng, games=4, colors="black", komi=0.5,
+                     replay_crashed=replay, log=open(os.devnull, "w"))
+
+
+def test_opponent_crash_is_left_out_of_the_win_rate(tmp_path):
+    summary = _crash_match(tmp_path, replay=False, crash_games={2})
+    rows = list(csv.DictReader(open(tmp_path / "m" / "results.csv")))
+    assert [r["engine_result"] for r in rows] == ["win", "no result", "win", "win"]
+    assert rows[1]["result"] == "Void" and "crashed" in rows[1]["reason"]
+    assert (summary.wins, summary.decided, summary.no_result) == (3, 3, 1)
+    assert summary.ci == wilson_interval(3, 3)
+    md = (tmp_path / "m" / "results.md").read_text()
+    assert "3 wins in 3 decided games" in md and "1 game(s) with no result (the opponent crashed: game 2)" in md
+    assert b"RE[Void]" in (tmp_path / "m" / "game-002.sgf").read_bytes()
+
+
+def test_replay_crashed_plays_a_replacement(tmp_path):
+    summary = _crash_match(tmp_path, replay=True, crash_games={2, 5})
+    rows = list(csv.DictReader(open(tmp_path / "m" / "results.csv")))
+    # game 2 crashed -> replacement game 5, which crashed too -> game 6
+    assert [(int(r["game"]), r["engine_result"]) for r in rows] == [
+        (1, "win"), (2, "no result"), (3, "win"), (4, "win"), (5, "no result"), (6, "win")]
+    assert {r["engine_color"] for r in rows} == {"B"}
+    assert (summary.wins, summary.decided, summary.no_result) == (4, 4, 2)
+    assert sorted(p.name for p in (tmp_path / "m").glob("game-*.sgf"))[-1] == "game-006.sgf"
+
+
+def test_recount_of_an_old_results_file(tmp_path):
+    from gopolicy.cli import main
+    from gopolicy.corpus.sgf import write_sgf
+    from gopolicy.play.match import GameRecord, MatchSummary, summarise, write_results
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    died = "white forfeits: engine 'opponent' died while answering 'genmove white' (exit code -11)"
+    ours_died = "black forfeits: engine 'engine' died while answering 'genmove black' (exit code -9)"
+    recs = [GameRecord(1, "us", "them", "B", "B+2.5", "win", "two passes", 10, 1.0, "x", "game-001.sgf"),
+            GameRecord(2, "us", "them", "B", "B+F", "win", died, 5, 1.0, "", "game-002.sgf"),
+            GameRecord(3, "them", "us", "W", "W+R", "win", "black resigned", 7, 1.0, "", "game-003.sgf"),
+            GameRecord(4, "us", "them", "B", "W+F", "loss", ours_died, 3, 1.0, "", "game-004.sgf")]
+    for r in recs:
+        write_sgf(folder / r.sgf, 19, 7.5, [], result=r.result)
+    old = summarise(recs, "us", "them")
+    assert isinstance(old, MatchSummary) and (old.wins, old.decided) == (3, 4)
+    write_results(folder, old, "eng", "opp", 7.5, 600, None)
+    md = folder / "results.md"
+    md.write_text("# my notes\n\nkept above the table\n\n" + md.read_text())
+    assert main(["match", "--recount", str(folder)]) == 0
+    rows = list(csv.DictReader(open(folder / "results.csv")))
+    assert [r["engine_result"] for r in rows] == ["win", "no result", "win", "loss"]   # our crash: still a loss
+    text = md.read_text()
+    assert text.startswith("# my notes\n\nkept above the table") and "- engine: `eng`" in text
+    assert "2 wins in 3 decided games" in text and "(the opponent crashed: game 2)" in text
+    assert "[game-002.sgf](game-002.sgf)" in text
+    assert b"RE[Void]" in (folder / "game-002.sgf").read_bytes()
+    before = (folder / "results.csv").read_bytes()
+    assert main(["match", "--recount", str(folder)]) == 0          # idempotent
+    assert (folder / "results.csv").read_bytes() == before

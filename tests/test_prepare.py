@@ -146,25 +146,34 @@ def test_same_output_with_more_workers(clean, shipped_sgf_dir, tmp_path):
             assert open(a, "rb").read() == open(b, "rb").read()
 
 
-def test_kill_9_and_resume_equals_a_clean_run(clean, shipped_sgf_dir, tmp_path):
-    _, m = clean
-    out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "gopolicy", "prepare", str(shipped_sgf_dir), "--out", str(out),
+def _slow_run(sgf_dir, out):
+    """The prepare command, and a run of it slowed down (0.4 s a game) to be killed part-way."""
+    cmd = [sys.executable, "-m", "gopolicy", "prepare", str(sgf_dir), "--out", str(out),
            "--workers", "2", "--games-per-shard", "2", "--val-fraction", "0.2",
            "--test-fraction", "0.2", "--quiet"]
     env = dict(os.environ, GOPOLICY_PREPARE_DELAY="0.4")
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cmd, proc
+
+
+def _wait_for_units(proc, out, n):
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        mm = sf.read_manifest(str(out))
+        if mm and len(mm.get("units", {})) >= n:
+            return
+        assert proc.poll() is None, "prepare finished or died before it could be killed"
+        time.sleep(0.05)
+    pytest.fail("prepare made no progress")
+
+
+def test_kill_9_and_resume_equals_a_clean_run(clean, shipped_sgf_dir, tmp_path):
+    _, m = clean
+    out = tmp_path / "killed"
+    cmd, proc = _slow_run(shipped_sgf_dir, out)
     try:
-        deadline = time.time() + 240
-        while time.time() < deadline:
-            mm = sf.read_manifest(str(out))
-            if mm and len(mm.get("units", {})) >= 2:
-                break
-            assert proc.poll() is None, "prepare finished or died before it could be killed"
-            time.sleep(0.05)
-        else:
-            pytest.fail("prepare made no progress")
+        _wait_for_units(proc, out, 2)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)        # the whole run, workers included
         proc.wait()
@@ -261,3 +270,131 @@ def test_corpus_sample(tmp_path, corpus_archives):
     assert m["complete"] and m["files_read"] == 20
     total = sum(m["splits"][s]["positions"] for s in sf.SPLITS)
     assert total > 20 * 50
+
+
+# ---------------------------------------------------------------- bad archives, size cap, kill -9
+def _tar_gz(path, files):
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tf:
+        for f in files:
+            tf.add(f, f"g/{f.name}")
+
+
+def test_broken_archives_are_skipped_and_the_rest_prepared(tmp_path, shipped_sgf_files):
+    import zipfile
+
+    from gopolicy.corpus.sgf import iter_sources
+
+    d = tmp_path / "in"
+    d.mkdir()
+    files = shipped_sgf_files
+    _tar_gz(d / "a-good.tar.gz", files[:6])
+    _tar_gz(tmp_path / "full.tar.gz", files[6:])
+    data = (tmp_path / "full.tar.gz").read_bytes()
+    (d / "b-cut.tar.gz").write_bytes(data[:int(len(data) * 0.6)])        # truncated mid-member
+    (d / "c-junk.zip").write_bytes(b"PK\x03\x04 this is no zip")
+    with zipfile.ZipFile(d / "d-bomb.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("g/bomb.sgf", b"(" + b" " * 2_000_000 + b")")          # over the 100 kB cap below
+        zf.writestr("g/small.sgf", files[0].read_bytes())
+    (d / "e-chess.sgf").write_bytes(b"(;GM[3]FF[4]SZ[8];B[ee])")
+    # the cut archive's readable prefix, found independently of prepare
+    skips = []
+    kept = [n for n, _ in iter_sources([d / "b-cut.tar.gz"], on_skip=lambda r, x: skips.append(r))]
+    assert skips == ["bad archive"] and 1 <= len(kept) < len(files) - 6
+
+    m = _prepare([d], tmp_path / "out", workers=2, games_per_shard=3, max_file_bytes=100_000)
+    assert m["complete"] is True
+    assert m["skipped"] == {"bad archive": 2, "not go": 1, "too large": 1}
+    names = {os.path.basename(n.split("!")[0]) for n, _ in m["skipped_files"]}
+    assert names == {"b-cut.tar.gz", "c-junk.zip", "d-bomb.zip", "e-chess.sgf"}
+    assert [r for r, _, _ in m["input_skips"]] == ["bad archive", "bad archive", "too large"]
+    games = sum(m["splits"][s]["games"] for s in sf.SPLITS)
+    assert games == 6 + len(kept) + 1                  # good archive, the cut prefix, bomb.zip's small game
+    assert m["files_read"] == games + 1                # + the chess record
+    positions = sum(m["splits"][s]["positions"] for s in sf.SPLITS)
+    want = sum(1 for f in files[:6 + len(kept)] + [files[0]]
+               for _, mv in parse_game(f.read_bytes()).moves if mv != pass_move(19))
+    assert positions == want
+    # the same command again: nothing redone, the same manifest
+    again = _prepare([d], tmp_path / "out", workers=1, games_per_shard=3, max_file_bytes=100_000)
+    assert _shards(again) == _shards(m) and again["skipped"] == m["skipped"]
+
+
+def test_cap_is_a_setting_of_the_output(tmp_path, shipped_sgf_dir):
+    _prepare([shipped_sgf_dir], tmp_path / "o", workers=1, limit_games=2)
+    with pytest.raises(RuntimeError, match="other settings"):
+        _prepare([shipped_sgf_dir], tmp_path / "o", workers=1, limit_games=2, max_file_bytes=5000)
+    # manifests from before the cap existed resume under the default cap
+    from gopolicy.corpus.prepare import _same_config
+
+    cfg = json.load(open(tmp_path / "o" / "manifest.json"))["config"]
+    old = {k: v for k, v in cfg.items() if k != "max_file_bytes"}
+    assert _same_config(old, cfg) and not _same_config(old, dict(cfg, max_file_bytes=5))
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            out += [int(x) for x in f.read().split()]
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+def test_kill_9_of_the_main_process_alone_ends_the_workers_and_resume_is_at_once(
+        clean, shipped_sgf_dir, tmp_path):
+    """What an OOM killer does: SIGKILL to the main process only. Its workers must
+    go too (they held the lock and burned the cores), and the same command, run
+    at once, resumes and finishes with the clean run's shards."""
+    _, m = clean
+    out = tmp_path / "killed"
+    cmd, proc = _slow_run(shipped_sgf_dir, out)
+    workers = []
+    try:
+        _wait_for_units(proc, out, 1)
+        workers = _children(proc.pid)
+        assert len(workers) >= 2, workers
+        os.kill(proc.pid, signal.SIGKILL)            # the main process only
+        proc.wait()
+        r = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr           # not "being prepared by another process"
+        deadline = time.time() + 5
+        while any(_running(w) for w in workers) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not [w for w in workers if _running(w)], "workers outlived their parent"
+    finally:
+        for w in workers:                            # never leave our own orphans behind
+            if _running(w):
+                os.kill(w, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    final = sf.read_manifest(str(out))
+    assert final["complete"] is True and _shards(final) == _shards(m)
+
+
+def test_cli_size_cap_and_not_go(tmp_path, shipped_sgf_files, capsys):
+    from gopolicy.cli import main
+
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(shipped_sgf_files[0], d / "a.sgf")
+    (d / "b-big.sgf").write_bytes(b"(;SZ[19]C[" + b"x" * 3000 + b"];B[dd])")
+    (d / "c-chess.sgf").write_bytes(b"(;GM[3]SZ[8];B[ee])")
+    assert shipped_sgf_files[0].stat().st_size < 2000
+    rc = main(["prepare", str(d), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet",
+               "--max-file-mb", str(2000 / 2**20)])
+    assert rc == 0
+    m = sf.read_manifest(str(tmp_path / "o"))
+    assert m["skipped"] == {"not go": 1, "too large": 1} and m["config"]["max_file_bytes"] == 2000
+    assert sorted(os.path.basename(n) for n, _ in m["skipped_files"]) == ["b-big.sgf", "c-chess.sgf"]
+    assert sum(m["splits"][s]["games"] for s in sf.SPLITS) == 1

@@ -106,6 +106,8 @@ BROKEN = {
     b"(;GM[1]SZ[19]AB[aa]AW[ab][ba];B[pp])": "bad setup",          # black aa has no liberty
     b"(;GM[1]SZ[19];B[dd];W[dd])": "illegal move",                  # occupied
     b"(;GM[1]SZ[19]AW[ab][ba];B[aa])": "illegal move",              # suicide
+    b"(;GM[3]SZ[19];B[dd];W[pp])": "not go",                        # GM[3] is chess
+    b"(;GM[2]FF[4];B[dd])": "not go",                              # Othello
 }
 
 
@@ -297,3 +299,81 @@ def test_undecodable_member_and_file_names(tmp_path):
     (name, got), = list(iter_sources([d]))
     assert got == data
     name.encode("utf-8")
+
+
+# ---------------------------------------------------------------- one parser for loadsgf too
+def test_game_type_must_be_go():
+    for ok in (b"(;SZ[19];B[dd])", b"(;GM[1]SZ[19];B[dd])", b"(;GM[ 1 ]SZ[19];B[dd])"):
+        assert parse_game(ok).num_moves == 1
+    with pytest.raises(SkipGame) as e:
+        parse_game(b"(;GM[3]SZ[8];B[dd])")
+    assert e.value.reason == "not go" and "GM[3]" in e.value.detail
+
+
+def test_position_without_moves_only_when_asked():
+    data = f"(;GM[1]SZ[19]KM[0.5]AB[{s('D4')}][{s('Q16')}]AW[{s('K10')}];B[];W[])".encode()
+    with pytest.raises(SkipGame) as e:
+        parse_game(data)
+    assert e.value.reason == "no moves"
+    g = parse_game(data, require_moves=False)
+    assert g.komi == 0.5 and g.moves == [(BLACK, P), (WHITE, P)]
+    assert g.events[0] == ("setup", tuple(sorted((pt("D4"), pt("Q16")))), (pt("K10"),), ())
+    g = parse_game(b"(;SZ[9])", require_size=None, require_moves=False)
+    assert g.size == 9 and g.events == []
+    # other problems are still reported
+    with pytest.raises(SkipGame) as e:
+        parse_game(b"(;SZ[19]AB[dd]AW[dd])", require_moves=False)
+    assert e.value.reason == "bad setup"
+
+
+def test_write_sgf_white_setup_stones_round_trip():
+    black, white = (pt("D4"), pt("Q16")), (pt("K10"), pt("C3"))
+    moves = [(WHITE, pt("R4")), (BLACK, P)]
+    text = write_sgf(None, 19, 7.5, moves, handicap_stones=black, white_stones=white)
+    assert "HA[" not in text                 # a set-up position, not a handicap game
+    g = parse_game(text.encode())
+    assert g.events[0] == ("setup", tuple(sorted(black)), tuple(sorted(white)), ())
+    assert g.moves == moves and g.handicap == 0
+    # white stones alone
+    g = parse_game(write_sgf(None, 19, 7.5, [(BLACK, pt("D4"))], white_stones=white).encode())
+    assert g.events[0] == ("setup", (), tuple(sorted(white)), ())
+    # sgfmill, independently, sees the same position
+    from sgfmill import sgf
+
+    root = sgf.Sgf_game.from_bytes(text.encode()).get_root()
+    bp, wp, _ = root.get_setup_stones()
+    assert sorted(r * 19 + c for r, c in bp) == sorted(black)
+    assert sorted(r * 19 + c for r, c in wp) == sorted(white)
+
+
+def test_dead_string_check_agrees_with_sgfmill():
+    """The setup check (the board's numba string labelling) against sgfmill's
+    own group finder, on random stone patterns of every density."""
+    import random
+
+    from sgfmill import boards
+
+    from gopolicy.go.board import Board
+    from gopolicy.corpus.sgf import _has_dead_string
+
+    rng = random.Random(7)
+    dead_seen = alive_seen = 0
+    for trial in range(300):
+        size = rng.choice((5, 9, 19))
+        fill = rng.random()
+        b = Board(size)
+        ref = boards.Board(size)
+        bl, wh = [], []
+        for p in range(size * size):
+            if rng.random() < fill:
+                (bl if rng.random() < 0.5 else wh).append(p)
+        b.setup(bl, wh)
+        for pts, col in ((bl, "b"), (wh, "w")):
+            for p in pts:
+                ref.board[p // size][p % size] = col
+        want = any(ref._make_group(r, c, ref.board[r][c]).is_surrounded
+                   for r in range(size) for c in range(size) if ref.board[r][c] is not None)
+        assert _has_dead_string(b) == want, (size, bl, wh)
+        dead_seen += want
+        alive_seen += not want
+    assert dead_seen > 30 and alive_seen > 30

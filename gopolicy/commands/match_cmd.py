@@ -7,6 +7,12 @@ Example (GNU Go as opponent and as scorer)::
 
 Writes DIR/game-NNN.sgf, DIR/results.md, DIR/results.csv and the engines'
 stderr logs (DIR/engine.log, DIR/opponent.log); progress goes to stderr.
+
+A game ended by the opponent's crash has no result (RE[Void]): it is left out of
+the win rate and its interval, and results.md says how many there were;
+--replay-crashed plays a replacement game for each. A crash of our engine is our
+loss. --recount DIR re-counts a finished match's results.csv by these rules and
+rewrites its results.md (or the file given by --results-md).
 """
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ import sys
 def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help="play a refereed match between our engine and another GTP engine",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--opponent", required=True, metavar="CMD", help="opponent's GTP command line")
+    p.add_argument("--opponent", metavar="CMD", help="opponent's GTP command line (required to play)")
     p.add_argument("--engine", default=None, metavar="CMD",
                    help="our engine's command line (default: python -m gopolicy gtp with the bundled model)")
     p.add_argument("--games", type=int, default=10, help="number of games (10)")
@@ -42,15 +48,35 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
     p.add_argument("--seed", type=int, default=1, metavar="S",
                    help="game k starts with 'set_random_seed S+k-1' to each engine that knows it (GNU Go "
                         "does), so deterministic engines don't replay identical games (1; -1: send nothing)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--replay-crashed", action="store_true",
+                   help="play a replacement game (same colours) for each game the opponent's crash "
+                        "left without a result (at most --games replacements)")
+    p.add_argument("--out", metavar="DIR", help="output directory (required to play)")
+    p.add_argument("--recount", metavar="DIR", default=None,
+                   help="play nothing: re-count the match in DIR (its results.csv) by today's rules "
+                        "and rewrite results.csv, results.md and the RE of changed SGFs")
+    p.add_argument("--results-md", metavar="FILE", default=None,
+                   help="with --recount: the results.md to rewrite (default DIR/results.md); "
+                        "the text above its table is kept")
     p.set_defaults(func=run)
     return p
 
 
 def run(args) -> int:
-    from gopolicy.play.match import run_match
+    from gopolicy.play.match import recount_results, run_match
     from gopolicy.play.network_policy import BUNDLED_HINT, default_model_path
 
+    if args.recount:
+        try:
+            summary = recount_results(args.recount, args.results_md)
+        except (OSError, ValueError, TypeError) as exc:
+            print(f"gopolicy match: cannot recount {args.recount}: {exc}", file=sys.stderr)
+            return 2
+        print(summary.line())
+        return 0
+    if not args.opponent or not args.out:
+        print("gopolicy match: --opponent and --out are required (or --recount DIR)", file=sys.stderr)
+        return 2
     if args.parallel < 1:
         print("gopolicy match: --parallel must be >= 1", file=sys.stderr)
         return 2
@@ -64,6 +90,6 @@ def run(args) -> int:
     summary = run_match(args.opponent, args.out, engine_cmd=args.engine, games=args.games,
                         komi=args.komi, colors=args.colors, max_moves=args.max_moves,
                         scorer_cmd=args.scorer, timeout=args.timeout, parallel=args.parallel,
-                        seed=None if args.seed < 0 else args.seed)
+                        seed=None if args.seed < 0 else args.seed, replay_crashed=args.replay_crashed)
     print(summary.line())
     return 0

@@ -12,7 +12,19 @@ and renamed; after each finished unit the manifest (listing finished units and
 their shards with sizes and sha256) is rewritten atomically with
 ``"complete": false``. A rerun with the same arguments keeps the units whose
 files still match their checksums and redoes the rest; readers trust only
-files listed in the manifest with a matching size (and checksum).
+files listed in the manifest with a matching size (and checksum). Workers die
+with the main process (a parent-death signal on Linux, a parent check
+elsewhere) and never hold the output directory's lock, so after a ``kill -9``
+the same command resumes at once.
+
+Bad input is skipped and counted, never fatal: a game with its reason (as for
+a broken SGF), a file or archive member over ``max_file_bytes`` before it is
+read, a corrupt or truncated archive with its reason (the games read before the
+break are kept: planning lists the members up to the break, and those are
+prepared). Skips found while planning (an archive that cannot be opened or
+breaks, a tar member whose header says it is too large) are in the manifest's
+``skipped`` / ``skipped_files`` and ``input_skips``, but not in ``files_read``,
+which counts the SGF files handed to workers.
 """
 from __future__ import annotations
 
@@ -20,7 +32,9 @@ import fcntl
 import glob
 import multiprocessing as mp
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -30,8 +44,9 @@ from gopolicy.corpus import shard_format as sf
 from gopolicy.progress import format_duration
 from gopolicy.go.coords import pass_move
 from gopolicy.corpus.packing import packed_size
-from gopolicy.corpus.sgf import (READ_ERROR, SkipGame, clean_name, expand_inputs, iter_archive,
-                             parse_game, replay, source_of)
+from gopolicy.corpus.sgf import (DEFAULT_MAX_FILE_BYTES, SkipGame, SourceSkipped, clean_name,
+                                 expand_inputs, parse_game, read_file_capped, replay, scan_archive,
+                                 source_of)
 
 BOARD_SIZE = 19
 NUM_PLANES = 48
@@ -59,10 +74,15 @@ class Unit:
 
 
 # ---------------------------------------------------------------- planning
-def plan_units(inputs: list[str], games_per_shard: int, limit_games: int | None = None):
+def plan_units(inputs: list[str], games_per_shard: int, limit_games: int | None = None,
+               max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, skips: list | None = None):
     """(units, sources, inputs_info). Lists archives' members (one sequential
     read of each archive) so that units, game ids and source ids are fixed
-    before any work starts."""
+    before any work starts. Archives and members that cannot be used are
+    appended to ``skips`` as ``[reason, name, detail]``; a broken archive's
+    members before the break are listed."""
+    if skips is None:
+        skips = []
     leaves = expand_inputs(inputs)
     units: list[Unit] = []
     sources: list[str] = []
@@ -92,7 +112,9 @@ def plan_units(inputs: list[str], games_per_shard: int, limit_games: int | None 
         if limit_games is not None and game >= limit_games:
             break
         if kind == "archive":
-            names = [n for n, _ in iter_archive(key, names_only=True)]
+            names = [n for n, _ in scan_archive(
+                key, names_only=True, max_bytes=max_file_bytes,
+                skip=lambda reason, name, why: skips.append([reason, name, why]))]
             if limit_games is not None:
                 names = names[: max(0, limit_games - game)]
             info.append({"path": os.path.abspath(key), "bytes": os.path.getsize(key),
@@ -118,25 +140,67 @@ def plan_units(inputs: list[str], games_per_shard: int, limit_games: int | None 
     return units, sources, info
 
 
-def _iter_unit(unit: Unit):
+def _iter_unit(unit: Unit, max_bytes: int = DEFAULT_MAX_FILE_BYTES):
+    """``(name, bytes or SkipGame)`` for each file of the unit, plus
+    ``(name, SkipGame)`` for a break found now (the archive changed since
+    planning, or a zip member is corrupt)."""
     if unit.kind == "archive":
-        yield from iter_archive(unit.path, unit.start, unit.stop)
+        found: list = []
+        listed = set(unit.names)
+
+        def skip(reason, name, why):
+            # skips of members outside the unit were counted while planning
+            if name in listed or name == clean_name(unit.path):
+                found.append((name, SkipGame(reason, why)))
+
+        for item in scan_archive(unit.path, unit.start, unit.stop, skip=skip, max_bytes=max_bytes):
+            while found:
+                yield found.pop(0)
+            yield item
+        yield from found
     else:
         for path in unit.files:
             try:
-                with open(path, "rb") as f:
-                    yield clean_name(path), f.read()
-            except OSError:
-                yield clean_name(path), None
+                yield clean_name(path), read_file_capped(path, max_bytes)
+            except SourceSkipped as exc:
+                yield clean_name(path), exc
 
 
 # ---------------------------------------------------------------- workers
 _COUNTERS = None   # (games, positions) multiprocessing.Value, set by the pool initializer
+PR_SET_PDEATHSIG = 1   # <linux/prctl.h>
 
 
-def _init_worker(counters):
+def _die_with_parent(parent: int) -> None:
+    """End this worker when the main process dies, even by SIGKILL (an OOM
+    killer, a scheduler): orphans would burn the cores until a broken pipe."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:        # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch():                      # portable fallback: re-parented means orphaned
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init_worker(counters, parent: int, lock_fd: int):
     global _COUNTERS
     _COUNTERS = counters
+    _die_with_parent(parent)
+    try:  # a forked copy of the lock's descriptor would keep the lock held by an orphan
+        os.close(lock_fd)
+    except OSError:
+        pass
     try:  # leave the main process responsive for progress / Ctrl-C
         os.nice(1)
     except OSError:
@@ -189,13 +253,14 @@ def process_unit(job) -> dict:
     # test hook: slow down so that tests can kill a run part-way
     delay = float(os.environ.get("GOPOLICY_PREPARE_DELAY", "0") or 0)
     try:
-        for i, (name, data) in enumerate(_iter_unit(unit)):
+        for i, (name, data) in enumerate(_iter_unit(unit, cfg.get("max_file_bytes",
+                                                                    DEFAULT_MAX_FILE_BYTES))):
             gid = unit.first_game + i
             src = source_of(name)
             rec = by_source.setdefault(src, {"games": 0, "positions": 0, "skipped": 0})
             try:
-                if data is None:
-                    raise SkipGame(READ_ERROR)
+                if isinstance(data, SkipGame):
+                    raise data
                 game = parse_game(data, name)
                 rows = []
                 k = 0
@@ -265,7 +330,8 @@ def _verify_unit(job) -> tuple[int, str | None]:
 
 
 # ---------------------------------------------------------------- manifest
-def build_manifest(cfg: dict, sources: list[str], info: list, records: dict, complete: bool) -> dict:
+def build_manifest(cfg: dict, sources: list[str], info: list, records: dict, complete: bool,
+                   input_skips: list = ()) -> dict:
     nplanes = cfg["num_planes"]
     splits = {s: {"positions": 0, "games": 0, "shards": []} for s in sf.SPLITS}
     skipped: dict[str, int] = {}
@@ -291,6 +357,9 @@ def build_manifest(cfg: dict, sources: list[str], info: list, records: dict, com
             d = per_source.setdefault(src, {"games": 0, "positions": 0, "skipped": 0})
             for k in d:
                 d[k] += c[k]
+    for reason, name, detail in input_skips:
+        skipped[reason] = skipped.get(reason, 0) + 1
+        skipped_files.append([name, detail])
     for s in sf.SPLITS:
         splits[s]["shards"].sort(key=lambda e: e["name"])
     return {
@@ -303,6 +372,7 @@ def build_manifest(cfg: dict, sources: list[str], info: list, records: dict, com
         "files_read": files,
         "skipped": dict(sorted(skipped.items())),
         "skipped_files": skipped_files,
+        "input_skips": [list(x) for x in input_skips],
         "notes": notes,
         "per_source": per_source,
         "inputs": info,
@@ -317,11 +387,15 @@ def prepare(inputs: list[str], out_dir: str, workers: int | None = None,
             val_fraction: float = 0.01, test_fraction: float = 0.01,
             games_per_shard: int = 2000, limit_games: int | None = None,
             colour_plane: bool = False, verify_existing: bool = True,
-            progress: bool = True, log=sys.stderr) -> dict:
-    """Prepare (or finish preparing) ``out_dir``; returns the final manifest."""
+            progress: bool = True, log=sys.stderr,
+            max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> dict:
+    """Prepare (or finish preparing) ``out_dir``; returns the final manifest.
+    Files and archive members over ``max_file_bytes`` are skipped unread."""
     workers = max(1, workers or os.cpu_count() or 1)
     if games_per_shard < 1:
         raise ValueError("games_per_shard must be >= 1")
+    if max_file_bytes < 1:
+        raise ValueError("max_file_bytes must be >= 1")
     sf.split_of("0" * 16, val_fraction, test_fraction)   # validates the fractions
     os.makedirs(out_dir, exist_ok=True)
     lock = open(os.path.join(out_dir, ".lock"), "w")
@@ -332,19 +406,33 @@ def prepare(inputs: list[str], out_dir: str, workers: int | None = None,
     try:
         return _prepare_locked(inputs, out_dir, workers, val_fraction, test_fraction,
                                games_per_shard, limit_games, colour_plane, verify_existing,
-                               progress, log)
+                               progress, log, max_file_bytes, lock.fileno())
     finally:
         lock.close()
 
 
+def _same_config(old: dict | None, cfg: dict) -> bool:
+    """Manifests written before the size cap existed were prepared without one
+    skipping anything real: they match the default cap."""
+    old = dict(old or {})
+    old.setdefault("max_file_bytes", DEFAULT_MAX_FILE_BYTES)
+    return old == cfg
+
+
 def _prepare_locked(inputs, out_dir, workers, val_fraction, test_fraction, games_per_shard,
-                    limit_games, colour_plane, verify_existing, progress, log):
+                    limit_games, colour_plane, verify_existing, progress, log, max_file_bytes,
+                    lock_fd):
     t0 = time.time()
     num_planes = NUM_PLANES + (1 if colour_plane else 0)
     cfg = {"inputs": [os.path.abspath(p) for p in inputs], "val_fraction": val_fraction,
            "test_fraction": test_fraction, "games_per_shard": games_per_shard,
-           "limit_games": limit_games, "colour_plane": colour_plane, "num_planes": num_planes}
-    units, sources, info = plan_units(inputs, games_per_shard, limit_games)
+           "limit_games": limit_games, "colour_plane": colour_plane, "num_planes": num_planes,
+           "max_file_bytes": max_file_bytes}
+    input_skips: list = []
+    units, sources, info = plan_units(inputs, games_per_shard, limit_games, max_file_bytes,
+                                      input_skips)
+    for reason, name, detail in input_skips:
+        print(f"prepare: skipping {name}: {reason} ({detail})", file=log, flush=True)
     src_index = {s: i for i, s in enumerate(sources)}
     if len(sources) > 255:
         raise ValueError("more than 255 sources do not fit meta['source'] (u1)")
@@ -364,13 +452,14 @@ def _prepare_locked(inputs, out_dir, workers, val_fraction, test_fraction, games
     records: dict[int, dict] = {}
     old = sf.read_manifest(out_dir)
     if old is not None:
-        if old.get("config") != cfg:
+        if not _same_config(old.get("config"), cfg):
             raise RuntimeError(f"{out_dir} holds shards prepared with other settings "
                                f"({old.get('config')}); use a new --out directory")
         kept = {int(k): v for k, v in old.get("units", {}).items()}
         if verify_existing and kept:
             ctx = mp.get_context("fork")
-            with ctx.Pool(min(workers, len(kept))) as pool:
+            with ctx.Pool(min(workers, len(kept)), initializer=_init_worker,
+                          initargs=(None, os.getpid(), lock_fd)) as pool:
                 bad = {u: why for u, why in pool.imap_unordered(
                     _verify_unit, [(r, out_dir) for r in kept.values()]) if why}
             for u, why in sorted(bad.items()):
@@ -402,10 +491,10 @@ def _prepare_locked(inputs, out_dir, workers, val_fraction, test_fraction, games
               file=log, flush=True)
 
     if todo:
-        sf.write_json_atomic(manifest_path, build_manifest(cfg, sources, info, records, False))
+        sf.write_json_atomic(manifest_path, build_manifest(cfg, sources, info, records, False, input_skips))
         jobs = [(u, out_dir, cfg, src_index) for u in todo]
         with ctx.Pool(min(workers, len(todo)), initializer=_init_worker,
-                      initargs=(counters,)) as pool:
+                      initargs=(counters, os.getpid(), lock_fd)) as pool:
             it = pool.imap_unordered(process_unit, jobs)
             remaining = len(jobs)
             while remaining:
@@ -417,11 +506,11 @@ def _prepare_locked(inputs, out_dir, workers, val_fraction, test_fraction, games
                     remaining -= 1
                     records[rec["unit"]] = rec
                     sf.write_json_atomic(manifest_path,
-                                         build_manifest(cfg, sources, info, records, False))
+                                         build_manifest(cfg, sources, info, records, False, input_skips))
                 if progress and (time.time() - last >= 2.0 or rec is not None and not remaining):
                     last = time.time()
                     report()
-    manifest = build_manifest(cfg, sources, info, records, True)
+    manifest = build_manifest(cfg, sources, info, records, True, input_skips)
     sf.write_json_atomic(manifest_path, manifest)
     if progress:
         report(final=True)

@@ -46,14 +46,17 @@ def _diff(ours: list[int], theirs: list[int], size: int) -> str:
     return f"{len(pts)} points differ: {shown}"
 
 
-def check_game(data: bytes | None, name: str = "") -> GameCheck:
-    """Replay one SGF on both boards."""
+def check_game(data, name: str = "") -> GameCheck:
+    """Replay one SGF on both boards (``data``: bytes, None when unreadable, or
+    the :class:`SkipGame` that kept the file from being read)."""
     from sgfmill import boards as sboards
 
     from gopolicy.go.board import Board, IllegalMove
 
     if data is None:
         return GameCheck(name, "skip", READ_ERROR)
+    if isinstance(data, SkipGame):
+        return GameCheck(name, "skip", data.reason, data.detail)
     try:
         game = parse_game(data, name)
     except SkipGame as exc:
@@ -140,9 +143,12 @@ _COUNTERS = None
 MAX_MISMATCHES_PER_CHUNK = 20
 
 
-def _init_worker(counters):
+def _init_worker(counters, parent: int):
+    from gopolicy.corpus.prepare import _die_with_parent
+
     global _COUNTERS
     _COUNTERS = counters
+    _die_with_parent(parent)
 
 
 def _check_chunk(unit) -> dict:
@@ -191,13 +197,17 @@ def run_check(paths: list[str], workers: int | None = None, limit: int | None = 
 
     workers = max(1, workers or os.cpu_count() or 1)
     t0 = time.time()
-    units, _, _ = plan_units(paths, chunk, limit)
+    input_skips: list = []        # unreadable archives, members over the size cap
+    units, _, _ = plan_units(paths, chunk, limit, skips=input_skips)
     total = sum(u.num_games for u in units)
     if progress:
         print(f"replay-check: {total} SGF files, {len(units)} chunks, {workers} workers "
               f"(listed in {time.time() - t0:.1f}s)", file=log, flush=True)
     tot = {"games": 0, "agree": 0, "disagree": 0, "moves": 0, "skipped": {},
            "mismatches": [], "skipped_files": []}
+    for reason, name, detail in input_skips:
+        tot["skipped"][reason] = tot["skipped"].get(reason, 0) + 1
+        tot["skipped_files"].append([name, detail])
     ctx = mp.get_context("fork")
     counters = (ctx.Value("q", 0), ctx.Value("q", 0))
     t_start = time.time()
@@ -216,7 +226,7 @@ def run_check(paths: list[str], workers: int | None = None, limit: int | None = 
 
     results = {}
     with ctx.Pool(min(workers, max(len(units), 1)), initializer=_init_worker,
-                  initargs=(counters,)) as pool:
+                  initargs=(counters, os.getpid())) as pool:
         it = pool.imap_unordered(_check_chunk_indexed, list(enumerate(units)))
         remaining = len(units)
         while remaining:

@@ -17,10 +17,12 @@ bottom line), moves are points or ``size * size`` for a pass (gopolicy.go.coords
 from __future__ import annotations
 
 import io
+import lzma
 import os
 import re
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
@@ -39,6 +41,13 @@ BAD_SETUP = "bad setup"
 ILLEGAL_MOVE = "illegal move"
 NO_MOVES = "no moves"
 READ_ERROR = "read error"
+NOT_GO = "not go"              # GM[] names another game (GM[3] is chess)
+BAD_ARCHIVE = "bad archive"    # corrupt or truncated archive (or archive member)
+TOO_LARGE = "too large"        # file or archive member over the size cap
+
+# Real game records are far under 1 MB (a long commented pro game: ~100 kB); the
+# cap only stops compression bombs and mislabelled files from being read whole.
+DEFAULT_MAX_FILE_BYTES = 16 * 2**20
 
 
 class SkipGame(Exception):
@@ -235,50 +244,195 @@ def expand_inputs(paths: Iterable[str]) -> list[tuple[str, str]]:
     return out
 
 
-def iter_archive(path: str, start: int = 0, stop: int | None = None,
-                 names_only: bool = False) -> Iterator[tuple[str, bytes | None]]:
-    """``(name, bytes)`` of the ``.sgf`` members of an archive whose index (among
-    the archive's ``.sgf`` members, in archive order) lies in ``[start, stop)``."""
+class SourceSkipped(SkipGame):
+    """An archive, archive member or file that :func:`iter_archive` /
+    :func:`iter_sources` did not read (raised only when no ``on_skip`` is given)."""
+
+
+def _read_capped(f, cap: int) -> bytes | None:
+    """At most ``cap`` bytes of ``f``; None when there are more (nothing larger
+    than ``cap + 1`` bytes is ever held, whatever a header claims)."""
+    data = f.read(cap + 1)
+    return None if len(data) > cap else data
+
+
+class _EndProbe(tarfile.TarInfo):
+    """Records on the TarFile why its last header read failed: tarfile ends a
+    stream silently on a truncated or corrupt header past the first member, and
+    only a proper end-of-archive block (EOFHeaderError) is a clean end."""
+
+    @classmethod
+    def fromtarfile(cls, tf):
+        try:
+            return super().fromtarfile(tf)
+        except tarfile.HeaderError as exc:
+            tf.gopolicy_end = exc
+            raise
+
+
+def _skip_member_data(tf, member, step: int = 4 << 20) -> None:
+    """Move a stream-mode TarFile past ``member``'s data in large reads. Its own
+    seek reads 10 kB at a time and copies its whole inflated buffer each time
+    (~10 MB for a block of zeros): 45 s for a 1 GiB compression bomb."""
+    f = tf.fileobj
+    end = member.offset_data + member.size - 1   # tarfile reads the last byte itself
+    while f.tell() < end:
+        if not f.read(min(step, end - f.tell())):
+            break
+
+
+_ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError,
+                   zlib.error, lzma.LZMAError, NotImplementedError, RuntimeError)
+
+
+def _archive_why(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"{text[:80]}"
+
+
+def scan_archive(path: str, start: int = 0, stop: int | None = None, names_only: bool = False,
+                 skip=None, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+                 ) -> Iterator[tuple[str, bytes | None]]:
+    """:func:`iter_archive` with ``skip(reason, name, why)``: ``name`` is the
+    archive's path for the archive itself, ``"<basename>!<member>"`` for a member.
+
+    Never raises for bad content: an archive that cannot be opened is skipped
+    whole; one that breaks part-way yields the members before the break, then
+    ``skip(BAD_ARCHIVE, ...)`` once, then stops. In ``names_only`` mode a tar
+    member's data is still read (and dropped), so that a member cut short is
+    neither listed nor counted twice. A member over ``max_bytes`` is skipped
+    (TOO_LARGE) before its data is read into memory."""
     base = os.path.basename(path)
+    whole = clean_name(path)
+    if skip is None:
+        def skip(reason, name, why):
+            raise SourceSkipped(reason, f"{name}: {why}")
     idx = 0
     if path.lower().endswith(".zip"):
-        with zipfile.ZipFile(path) as zf:
+        try:
+            zf = zipfile.ZipFile(path)
+        except _ARCHIVE_ERRORS as exc:
+            skip(BAD_ARCHIVE, whole, f"unreadable zip: {_archive_why(exc)}")
+            return
+        with zf:
             for info in zf.infolist():
                 if info.is_dir() or not _is_sgf(info.filename):
+                    continue
+                name = clean_name(f"{base}!{info.filename}")
+                if info.file_size > max_bytes:         # the central directory's claim
+                    skip(TOO_LARGE, name, f"{info.file_size} bytes > cap {max_bytes}")
                     continue
                 if stop is not None and idx >= stop:
                     return
                 if idx >= start:
-                    data = None if names_only else zf.read(info)
-                    yield clean_name(f"{base}!{info.filename}"), data
+                    data = None
+                    if not names_only:
+                        # a member that lies about its size is cut off at the cap
+                        try:
+                            with zf.open(info) as f:
+                                data = _read_capped(f, max_bytes)
+                        except _ARCHIVE_ERRORS as exc:
+                            skip(BAD_ARCHIVE, name, f"corrupt member: {_archive_why(exc)}")
+                            idx += 1
+                            continue
+                        if data is None:
+                            skip(TOO_LARGE, name, f"more than cap {max_bytes} bytes")
+                            idx += 1
+                            continue
+                    yield name, data
                 idx += 1
         return
     # Stream mode: one sequential pass, no seeking, no unpacking to disk.
-    with tarfile.open(path, mode="r|*") as tf:
-        for member in tf:
-            if not member.isfile() or not _is_sgf(member.name):
-                continue
-            if stop is not None and idx >= stop:
-                return
-            if idx >= start:
+    read = 0
+    try:
+        with tarfile.open(path, mode="r|*", tarinfo=_EndProbe) as tf:
+            for member in tf:
+                if not member.isfile() or not _is_sgf(member.name):
+                    continue
+                name = clean_name(f"{base}!{member.name}")
+                if member.size > max_bytes:              # skipped over in blocks, never held
+                    skip(TOO_LARGE, name, f"{member.size} bytes > cap {max_bytes}")
+                    _skip_member_data(tf, member)
+                    continue
+                if stop is not None and idx >= stop:
+                    return
                 data = None
-                if not names_only:
+                if idx >= start or names_only:
                     f = tf.extractfile(member)
                     data = f.read() if f is not None else b""
-                yield clean_name(f"{base}!{member.name}"), data
-            idx += 1
+                if idx >= start:
+                    yield name, None if names_only else data
+                    read += 1
+                idx += 1
+                if stop is not None and idx >= stop:
+                    return     # do not look past the range (the break, if any, lies beyond)
+            end = getattr(tf, "gopolicy_end", None)
+            if end is not None and not isinstance(end, tarfile.EOFHeaderError):
+                why = "cut short" if isinstance(end, (tarfile.EmptyHeaderError,
+                                                      tarfile.TruncatedHeaderError)) else "corrupt header"
+                skip(BAD_ARCHIVE, whole, f"{why} after {idx} SGF members ({_archive_why(end)})")
+    except _ARCHIVE_ERRORS as exc:
+        where = f"after {idx} SGF members" if idx else "at the start"
+        skip(BAD_ARCHIVE, whole, f"broken {where}: {_archive_why(exc)}")
 
 
-def iter_sources(paths: Iterable[str] | str) -> Iterator[tuple[str, bytes]]:
-    """``(name, bytes)`` for every SGF in files, directories and archives."""
+def iter_archive(path: str, start: int = 0, stop: int | None = None,
+                 names_only: bool = False, on_skip=None,
+                 max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Iterator[tuple[str, bytes | None]]:
+    """``(name, bytes)`` of the ``.sgf`` members of an archive whose index (among
+    the archive's readable ``.sgf`` members within the size cap, in archive
+    order) lies in ``[start, stop)``.
+
+    ``on_skip(reason, detail)`` is called for an unreadable archive (once; the
+    members read before a break are kept), a corrupt member or a member over
+    ``max_bytes`` (``reason`` is :data:`BAD_ARCHIVE` or :data:`TOO_LARGE`,
+    ``detail`` starts with the name); without it, :class:`SourceSkipped` is raised."""
+    skip = None
+    if on_skip is not None:
+        def skip(reason, name, why):
+            on_skip(reason, f"{name}: {why}")
+    yield from scan_archive(path, start, stop, names_only, skip, max_bytes)
+
+
+def read_file_capped(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+    """A loose file's bytes, or :class:`SourceSkipped` (TOO_LARGE before reading,
+    READ_ERROR when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > max_bytes:
+                raise SourceSkipped(TOO_LARGE, f"{size} bytes > cap {max_bytes}")
+            data = _read_capped(f, max_bytes)       # a file that grew meanwhile
+    except OSError as exc:
+        raise SourceSkipped(READ_ERROR, f"{exc.strerror or exc}") from None
+    if data is None:
+        raise SourceSkipped(TOO_LARGE, f"more than cap {max_bytes} bytes")
+    return data
+
+
+def iter_sources(paths: Iterable[str] | str, on_skip=None,
+                 max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Iterator[tuple[str, bytes]]:
+    """``(name, bytes)`` for every SGF in files, directories and archives.
+
+    ``on_skip(reason, detail)`` is called (instead of raising
+    :class:`SourceSkipped`) for each archive, member or file not read: corrupt or
+    truncated archives, files over ``max_bytes``, unreadable files. A missing
+    input path is still a FileNotFoundError (a typo, not bad data)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     for kind, path in expand_inputs(paths):
         if kind == "archive":
-            yield from iter_archive(path)
-        else:
-            with open(path, "rb") as f:
-                yield clean_name(path), f.read()
+            yield from iter_archive(path, on_skip=on_skip, max_bytes=max_bytes)
+            continue
+        name = clean_name(path)
+        try:
+            data = read_file_capped(path, max_bytes)
+        except SourceSkipped as exc:
+            if on_skip is None:
+                raise SourceSkipped(exc.reason, f"{name}: {exc.detail}") from None
+            on_skip(exc.reason, f"{name}: {exc.detail}")
+            continue
+        yield name, data
 
 
 # ---------------------------------------------------------------- parsing
@@ -323,14 +477,17 @@ def _text(props: dict, ident: str, encoding: str) -> str:
     return decode_text(value, encoding).strip()
 
 
-def parse_game(data: bytes, name: str = "", require_size: int | None = 19) -> Game:
+def parse_game(data: bytes, name: str = "", require_size: int | None = 19,
+               require_moves: bool = True) -> Game:
     """SGF bytes -> :class:`Game` (main line), or :class:`SkipGame`.
 
     Parsing is sgfmill's (``sgf_grammar.parse_sgf_game``, ``sgf_properties``);
     the main line is read from its coarse tree directly (about twice as fast as
     expanding every node into a ``Tree_node``).
-    Reasons: ``parse error``, ``bad board size``, ``board size N``, ``bad move``,
-    ``bad setup``, ``no moves``. Illegal moves are found by :func:`replay`.
+    Reasons: ``parse error``, ``not go``, ``bad board size``, ``board size N``,
+    ``bad move``, ``bad setup``, ``no moves``. Illegal moves are found by
+    :func:`replay`. ``require_moves=False`` accepts a position without moves
+    (setup stones, maybe passes: the GTP engine's ``loadsgf``).
     """
     from sgfmill import sgf_grammar, sgf_properties
 
@@ -341,6 +498,9 @@ def parse_game(data: bytes, name: str = "", require_size: int | None = 19) -> Ga
     except Exception as exc:
         raise SkipGame(PARSE_ERROR, f"parse error: {str(exc)[:60]}") from None
     root = coarse.sequence[0] if coarse.sequence else {}
+    gm = root.get("GM", [b"1"])[0].strip() or b"1"     # absent: Go, SGF's default
+    if gm != b"1":
+        raise SkipGame(NOT_GO, f"not go: GM[{gm[:10].decode('latin-1')}]")
     size_raw = root.get("SZ", [b"19"])[0].strip()
     if b":" in size_raw:                      # rectangular spelling "19:19"
         a, _, b = size_raw.partition(b":")
@@ -410,10 +570,10 @@ def parse_game(data: bytes, name: str = "", require_size: int | None = 19) -> Ga
             mv = move[0] * size + move[1]
             n_real_moves += 1
         events.append(("move", color, mv))
-    if n_real_moves == 0:
+    if n_real_moves == 0 and require_moves:
         raise SkipGame(NO_MOVES)
     g.events = events
-    if events[0][0] == "setup":
+    if events and events[0][0] == "setup":
         root_black, root_white = events[0][1], events[0][2]
         if not root_white and len(root_black) >= 2 and ha == 0:
             ha = len(root_black)
@@ -434,33 +594,14 @@ def game_from_moves(size: int, moves, komi: float = DEFAULT_KOMI, handicap_stone
 
 
 # ---------------------------------------------------------------- replay
-def _dead_groups(stones, size: int) -> bool:
-    """True if some string has no liberty (an illegal set-up position)."""
-    n = size * size
-    seen = bytearray(n)
-    for p0 in range(n):
-        c = stones[p0]
-        if c == 0 or seen[p0]:
-            continue
-        stack = [p0]
-        seen[p0] = 1
-        has_lib = False
-        while stack:
-            p = stack.pop()
-            r, col = divmod(p, size)
-            for q, ok in ((p - size, r > 0), (p + size, r < size - 1),
-                          (p - 1, col > 0), (p + 1, col < size - 1)):
-                if not ok:
-                    continue
-                v = stones[q]
-                if v == 0:
-                    has_lib = True
-                elif v == c and not seen[q]:
-                    seen[q] = 1
-                    stack.append(q)
-        if not has_lib:
-            return True
-    return False
+def _has_dead_string(board) -> bool:
+    """True if some string has no liberty (an illegal set-up position); the
+    board's own numba string labelling, not a second flood fill."""
+    from gopolicy.go.rules_kernels import Strings
+
+    strings = Strings(board.n)
+    ns = strings.label(board.stones, board.nbr)
+    return bool(ns) and int(strings.libs_of[:ns].min()) == 0
 
 
 def replay(game: Game, superko: bool = False, board=None) -> Iterator[tuple]:
@@ -476,7 +617,7 @@ def replay(game: Game, superko: bool = False, board=None) -> Iterator[tuple]:
     for ev in game.events:
         if ev[0] == "setup":
             board.setup(ev[1], ev[2], ev[3])
-            if _dead_groups(board.stones.tolist(), game.size):
+            if _has_dead_string(board):
                 raise SkipGame(BAD_SETUP, f"bad setup before move {number + 1}: string without liberties")
             continue
         _, color, mv = ev
@@ -524,9 +665,12 @@ def _normalise_moves(moves, handicap: bool):
 def write_sgf(path, size: int, komi: float, moves, black_name: str = "Black",
               white_name: str = "White", result: str = "", handicap_stones=(),
               date: str | None = None, extra: dict | None = None,
-              comment: str | None = None) -> str:
-    """SGF text (FF[4] GM[1] SZ KM RU[Chinese] PB PW RE, HA/AB for handicap,
-    passes as ``B[]``/``W[]``); written to ``path`` (UTF-8) unless it is None."""
+              comment: str | None = None, white_stones=()) -> str:
+    """SGF text (FF[4] GM[1] SZ KM RU[Chinese] PB PW RE, passes as ``B[]``/``W[]``);
+    written to ``path`` (UTF-8) unless it is None. ``handicap_stones`` are black
+    setup stones (AB, with HA[n] unless there are white ones too),
+    ``white_stones`` white setup stones (AW): a position set up with
+    ``loadsgf`` or ``set_free_handicap`` is written as it stands."""
     props = [("GM", "1"), ("FF", "4"), ("CA", "UTF-8"), ("AP", "gopolicy"), ("SZ", str(size)),
              ("KM", _format_komi(komi)), ("RU", "Chinese"),
              ("PB", _escape(black_name)), ("PW", _escape(white_name))]
@@ -540,8 +684,10 @@ def write_sgf(path, size: int, komi: float, moves, black_name: str = "Black",
         props.append(("C", _escape(comment)))
     head = "".join(f"{k}[{v}]" for k, v in props)
     if handicap_stones:
-        head += f"HA[{len(handicap_stones)}]AB" + "".join(
-            f"[{to_sgf(p, size)}]" for p in sorted(handicap_stones))
+        head += ("" if white_stones else f"HA[{len(handicap_stones)}]") + "AB" + "".join(
+            f"[{to_sgf(p, size)}]" for p in sorted(set(handicap_stones)))
+    if white_stones:
+        head += "AW" + "".join(f"[{to_sgf(p, size)}]" for p in sorted(set(white_stones)))
     parts = []
     for i, (c, mv) in enumerate(_normalise_moves(moves, bool(handicap_stones))):
         tag = "B" if c == BLACK else "W"

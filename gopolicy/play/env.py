@@ -218,37 +218,13 @@ class _GtpOpponent(_Opponent):
 
 def _stones_in_playable_order(board: Board) -> list[tuple[int, int]]:
     """The stones of ``board`` as (color, point) moves that rebuild it on an empty
-    board without captures or suicide: all black strings, then all white ones,
-    each string grown outwards from a stone that touches one of its liberties."""
-    stones, nbr = board.stones, board.nbr
-    seen = np.zeros(board.n, bool)
-    order = []
-    for color in (BLACK, WHITE):
-        for p0 in np.flatnonzero(stones == color):
-            if seen[p0]:
-                continue
-            group, stack = [], [int(p0)]
-            seen[p0] = True
-            while stack:
-                p = stack.pop()
-                group.append(p)
-                for q in nbr[p]:
-                    if q >= 0 and not seen[q] and stones[q] == color:
-                        seen[q] = True
-                        stack.append(int(q))
-            gset = set(group)
-            start = next((p for p in group if any(q >= 0 and stones[q] == 0 for q in nbr[p])), group[0])
-            grown, queue, mark = [], [start], {start}
-            while queue:
-                p = queue.pop(0)
-                grown.append(p)
-                for q in nbr[p]:
-                    q = int(q)
-                    if q in gset and q not in mark:
-                        mark.add(q)
-                        queue.append(q)
-            order += [(color, p) for p in grown]
-    return order
+    board without captures or suicide: all black stones, then all white ones.
+    No string walk is needed: a placed part of a string that is not yet whole
+    touches one of its own points, still empty; a whole string has its
+    liberties on ``board``, and those stay empty because every stone placed
+    stands on ``board`` too."""
+    return [(color, int(p)) for color in (BLACK, WHITE)
+            for p in np.flatnonzero(board.stones == color)]
 
 
 def _check_policy_size(opp: _PolicyOpponent, size: int) -> _PolicyOpponent:

@@ -512,7 +512,7 @@ class GtpEngine:
 
     # ------------------------------------------------------------ SGF
     def cmd_loadsgf(self, args):
-        from gopolicy.corpus.sgf import NO_MOVES, SkipGame, parse_game
+        from gopolicy.corpus.sgf import SkipGame, parse_game
 
         self._nargs(args, 1, 2)
         path = args[0]
@@ -524,12 +524,8 @@ class GtpEngine:
         try:
             with open(path, "rb") as f:
                 data = f.read()
-            try:
-                game = parse_game(data, name=path, require_size=None)
-            except SkipGame as exc:
-                if exc.reason != NO_MOVES:
-                    raise
-                game = _setup_only_game(data)   # a position without moves is fine here
+            # a position without moves (setup stones only) is fine here
+            game = parse_game(data, name=path, require_size=None, require_moves=False)
         except (OSError, SkipGame):
             raise GtpFailure("cannot load file") from None
         if game.size != self.size:
@@ -580,13 +576,7 @@ class GtpEngine:
         if b.consecutive_passes >= 2:
             result = score_text(final_score(b, self.komi, playouts=self.playouts))
         text = write_sgf(None, self.size, self.komi, moves, black_name="Black", white_name="White",
-                         result=result, handicap_stones=tuple(sorted(set(black))))
-        if white:
-            from gopolicy.go.coords import to_sgf
-
-            aw = "AW" + "".join(f"[{to_sgf(p, self.size)}]" for p in sorted(set(white)))
-            i = text.index("\n")
-            text = text[:i] + aw + text[i:]
+                         result=result, handicap_stones=black, white_stones=white)
         return text.rstrip("\n")
 
     def cmd_printsgf(self, args):
@@ -669,34 +659,6 @@ class GtpEngine:
             self._play(color, move)
             vertex = to_gtp(move, self.size)
         return "\n" + (info + "\n" if info else "") + f"play {vertex}"
-
-
-def _setup_only_game(data: bytes):
-    """A :class:`gopolicy.corpus.sgf.Game` for an SGF without real moves (setup
-    stones, maybe passes), which ``parse_game`` rejects as "no moves"."""
-    from sgfmill import sgf
-
-    from gopolicy.corpus.sgf import Game, SkipGame, parse_komi
-
-    try:
-        tree = sgf.Sgf_game.from_bytes(data)
-        size = tree.get_size()
-        root = tree.get_root()
-        g = Game(size=size)
-        g.komi, _ = parse_komi(root.get_raw("KM") if root.has_property("KM") else None)
-        for node in tree.get_main_sequence():
-            if node.has_setup_stones():
-                bp, wp, ep = node.get_setup_stones()
-                g.events.append(("setup", tuple(sorted(r * size + c for r, c in bp)),
-                                 tuple(sorted(r * size + c for r, c in wp)),
-                                 tuple(sorted(r * size + c for r, c in ep))))
-            colour, move = node.get_move()
-            if colour is not None:
-                mv = size * size if move is None else move[0] * size + move[1]
-                g.events.append(("move", BLACK if colour == "b" else WHITE, mv))
-    except Exception as exc:
-        raise SkipGame("parse error", str(exc)[:60]) from None
-    return g
 
 
 # ======================================================================

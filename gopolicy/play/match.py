@@ -2,9 +2,11 @@
 
 :func:`play_game` asks two engines for moves in turn and checks every move
 with the project's rules (:class:`gopolicy.go.board.Board` with positional
-superko): an illegal or unparsable move, a failed ``genmove``, a timeout or a
-crash forfeits the game. The game ends on two consecutive passes, a
-resignation or the move cap; it is then scored by area with komi, by a scorer
+superko): an illegal or unparsable move, a failed ``genmove`` or a timeout
+forfeits the game. An engine whose process dies (GNU Go has died with signal
+11) ends the game with no result (``RE[Void]``; :attr:`GameResult.crashed` says
+who): a crash says nothing about who was winning. The game ends on two
+consecutive passes, a resignation or the move cap; it is then scored by area with komi, by a scorer
 engine when one is given (the game is replayed into it and asked
 ``final_score``; GNU Go is a good one), else by our own count
 (:func:`gopolicy.go.scoring.final_score`: dead stones by Monte-Carlo ownership,
@@ -13,7 +15,11 @@ then Tromp-Taylor). If the *other* engine refuses a move our referee accepted
 
 :func:`run_match` plays a series (colours alternate by default), writes one SGF
 per game and ``results.md`` / ``results.csv`` with the win rate and its Wilson
-95% interval, and prints progress per game on stderr.
+95% interval, and prints progress per game on stderr. A game the opponent's
+crash ended is "no result": left out of the win rate and its interval and
+counted apart in results.md (``replay_crashed`` plays a replacement game with
+the same colours); a crash of our own engine is our loss. :func:`recount`
+re-counts an older results.csv by these rules.
 
 Two deterministic engines replay the same game again and again, and repeated
 games are not independent trials: the interval would be too narrow. So before
@@ -28,6 +34,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 import shlex
 import sys
 import time
@@ -58,7 +65,8 @@ def wilson_interval(successes: float, n: int, z: float = 1.959963984540054) -> t
 
 @dataclass
 class GameResult:
-    """How one game ended. ``winner`` is BLACK, WHITE, 0 (draw) or None (void)."""
+    """How one game ended. ``winner`` is BLACK, WHITE, 0 (draw) or None (void,
+    or no result when ``crashed`` names the colour whose engine died)."""
 
     winner: int | None
     result: str            # SGF RE: "B+12.5", "W+R", "B+F", "0", "Void"
@@ -68,6 +76,7 @@ class GameResult:
     scorer: str = ""
     seconds: float = 0.0
     board: Board | None = None
+    crashed: int | None = None                  # BLACK / WHITE: that engine's process died
 
 
 def parse_score(text: str) -> float:
@@ -116,10 +125,17 @@ def play_game(black, white, komi: float = 7.5, max_moves: int = 600, scorer=None
         w = opponent(color)
         return end(w, f"{COLOR_LETTER[w]}+F", f"{COLOR_NAMES[color]} forfeits: {why}")
 
+    def crash(color, exc):
+        res = end(None, "Void", f"no result: {COLOR_NAMES[color]} crashed: {str(exc).splitlines()[0]}")
+        res.crashed = color
+        return res
+
     for color in (BLACK, WHITE):
         try:
             _setup(clients[color], komi)
-        except (GtpError, EngineDied, GtpTimeout) as exc:
+        except EngineDied as exc:
+            return crash(color, exc)
+        except (GtpError, GtpTimeout) as exc:
             return forfeit(color, f"setup failed: {exc}")
     color = BLACK
     reason = None
@@ -132,7 +148,9 @@ def play_game(black, white, komi: float = 7.5, max_moves: int = 600, scorer=None
             reply = player.genmove(COLOR_NAMES[color])
         except GtpError as exc:
             return forfeit(color, f"genmove failed: {exc.message}")
-        except (EngineDied, GtpTimeout) as exc:
+        except EngineDied as exc:
+            return crash(color, exc)
+        except GtpTimeout as exc:
             return forfeit(color, str(exc).splitlines()[0])
         vertex = reply.split()[0].lower() if reply.split() else ""
         if vertex == "resign":
@@ -157,7 +175,9 @@ def play_game(black, white, komi: float = 7.5, max_moves: int = 600, scorer=None
         except GtpError as exc:
             return end(None, "Void", f"void: {getattr(other, 'name', 'engine')} rejected "
                                      f"{COLOR_NAMES[color]} {to_gtp(move, 19)} ({exc.message})")
-        except (EngineDied, GtpTimeout) as exc:
+        except EngineDied as exc:
+            return crash(opponent(color), exc)
+        except GtpTimeout as exc:
             return forfeit(opponent(color), str(exc).splitlines()[0])
         color = opponent(color)
     # Scoring.
@@ -186,7 +206,7 @@ class GameRecord:
     white: str
     engine_color: str       # "B" / "W"
     result: str
-    engine_result: str      # "win" / "loss" / "draw" / "void"
+    engine_result: str      # "win" / "loss" / "draw" / "void" / "no result" (the opponent crashed)
     reason: str
     moves: int
     seconds: float
@@ -205,19 +225,62 @@ class MatchSummary:
     decided: int
     win_rate: float
     ci: tuple
+    no_result: int = 0      # games the opponent's crash ended: not in wins, decided or ci
 
     def line(self) -> str:
         lo, hi = self.ci
+        nr = f"; {self.no_result} no result (opponent crashed), not counted" if self.no_result else ""
         return (f"{self.engine} won {self.wins:g} of {self.decided} games against {self.opponent} "
-                f"(win rate {100 * self.win_rate:.1f}%, Wilson 95% CI {100 * lo:.1f}%-{100 * hi:.1f}%)")
+                f"(win rate {100 * self.win_rate:.1f}%, Wilson 95% CI {100 * lo:.1f}%-{100 * hi:.1f}%){nr}")
+
+
+NO_RESULT = "no result"
+DECIDED = ("win", "loss", "draw")
 
 
 def summarise(records: list[GameRecord], engine: str, opponent: str) -> MatchSummary:
     wins = sum(1.0 for r in records if r.engine_result == "win") + \
         sum(0.5 for r in records if r.engine_result == "draw")
-    decided = sum(1 for r in records if r.engine_result != "void")
+    decided = sum(1 for r in records if r.engine_result in DECIDED)
     rate = wins / decided if decided else 0.0
-    return MatchSummary(engine, opponent, records, wins, decided, rate, wilson_interval(wins, decided))
+    no_result = sum(1 for r in records if r.engine_result == NO_RESULT)
+    return MatchSummary(engine, opponent, records, wins, decided, rate, wilson_interval(wins, decided),
+                        no_result)
+
+
+def outcome_for(res: GameResult, ours: int) -> tuple[str, str, str]:
+    """(engine_result, SGF result, reason) of one game for the engine playing ``ours``:
+    the opponent's crash is no result; our own crash is our loss."""
+    if res.crashed is not None:
+        if res.crashed == ours:
+            w = opponent(ours)
+            return "loss", f"{COLOR_LETTER[w]}+F", res.reason.removeprefix("no result: ") + \
+                " (our engine: counted as a loss)"
+        return NO_RESULT, "Void", res.reason
+    if res.winner is None:
+        return "void", res.result, res.reason
+    if res.winner == 0:
+        return "draw", res.result, res.reason
+    return ("win" if res.winner == ours else "loss"), res.result, res.reason
+
+
+# How the runner worded a crash before crashes were "no result" (e.g. game 43 of
+# data/results/match_gnugo_level10: GNU Go died with signal 11).
+_OLD_CRASH = re.compile(r"^(black|white) forfeits: engine '[^']*' died\b")
+
+
+def recount(records: list[GameRecord]) -> list[GameRecord]:
+    """Records of an older results.csv counted by today's rules: a game won
+    because the opponent's process died becomes no result (``Void``)."""
+    out = []
+    for r in records:
+        m = _OLD_CRASH.match(r.reason)
+        loser = m and ("B" if m.group(1) == "black" else "W")
+        if m and loser != r.engine_color and r.engine_result == "win":
+            r = GameRecord(**{**asdict(r), "engine_result": NO_RESULT, "result": "Void",
+                              "reason": f"no result: {r.reason.replace(' forfeits: ', ' crashed: ', 1)}"})
+        out.append(r)
+    return out
 
 
 def _client(spec, name: str, log_path, timeout):
@@ -262,7 +325,7 @@ def default_engine_command() -> str:
 def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: float = 7.5,
               colors: str = "alternate", max_moves: int = 600, scorer_cmd=None,
               timeout: float | None = 300.0, log=sys.stderr, playouts: int = 64,
-              parallel: int = 1, seed: int | None = 1) -> MatchSummary:
+              parallel: int = 1, seed: int | None = 1, replay_crashed: bool = False) -> MatchSummary:
     """Play ``games`` games of our engine against an opponent; write SGFs and results.
 
     ``engine_cmd`` / ``opponent_cmd`` / ``scorer_cmd``: command lines (str or
@@ -273,6 +336,9 @@ def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: flo
     and file name do not depend on which worker plays it. ``seed``: game ``k``
     (1-based) starts with ``set_random_seed seed + k - 1`` sent to the engines that
     know the command (see the module docstring); None sends nothing.
+    ``replay_crashed``: each game the opponent's crash left without a result is
+    followed by a replacement game with the same colours, numbered after the
+    others (with its own seed), at most ``games`` replacements in all.
     """
     import threading
 
@@ -280,6 +346,8 @@ def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: flo
 
     if colors not in ("alternate", "black", "white"):
         raise ValueError(f"colors must be alternate, black or white, not {colors!r}")
+    from collections import deque
+
     parallel = max(1, min(int(parallel), games)) if games > 0 else 1
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -288,7 +356,12 @@ def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: flo
     records: list[GameRecord] = []
     names: dict = {}
     lock = threading.Lock()
-    next_game = iter(range(games))
+
+    def colour_of(k: int) -> int:
+        return BLACK if colors == "black" or (colors == "alternate" and k % 2 == 0) else WHITE
+
+    jobs = deque((k, colour_of(k)) for k in range(games))     # (0-based game number, our colour)
+    planned = [games]             # games numbered so far (replacements are numbered after)
     errors: list[BaseException] = []
 
     def worker(wid: int):
@@ -312,10 +385,9 @@ def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: flo
                         names["opponent"] += " (opponent)"
             while not errors:
                 with lock:
-                    k = next(next_game, None)
-                if k is None:
-                    return
-                ours = BLACK if colors == "black" or (colors == "alternate" and k % 2 == 0) else WHITE
+                    if not jobs:
+                        return
+                    k, ours = jobs.popleft()
                 eng, opp = get("engine"), get("opponent")
                 black, white = (eng, opp) if ours == BLACK else (opp, eng)
                 bname, wname = (names["engine"], names["opponent"]) if ours == BLACK else \
@@ -327,27 +399,26 @@ def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: flo
                         game_seed = str(seed + k)
                 res = play_game(black, white, komi=komi, max_moves=max_moves, scorer=scorer,
                                 playouts=playouts)
-                if res.winner is None:
-                    outcome = "void"
-                elif res.winner == 0:
-                    outcome = "draw"
-                else:
-                    outcome = "win" if res.winner == ours else "loss"
+                outcome, result, reason = outcome_for(res, ours)
                 sgf_path = out / f"game-{k + 1:03d}.sgf"
                 write_sgf(sgf_path, 19, komi, res.moves, black_name=bname, white_name=wname,
-                          result=res.result if res.result != "Void" else "Void",
-                          date=datetime.now().strftime("%Y-%m-%d"),
-                          comment=(f"{res.reason}; scored by {res.scorer}" if res.scorer else res.reason)
+                          result=result, date=datetime.now().strftime("%Y-%m-%d"),
+                          comment=(f"{reason}; scored by {res.scorer}" if res.scorer else reason)
                           + (f"; set_random_seed {game_seed}" if game_seed else ""))
-                rec = GameRecord(k + 1, bname, wname, COLOR_LETTER[ours], res.result, outcome, res.reason,
+                rec = GameRecord(k + 1, bname, wname, COLOR_LETTER[ours], result, outcome, reason,
                                  len(res.moves), round(res.seconds, 2), res.scorer, sgf_path.name,
                                  game_seed, moves_signature(res.moves))
                 with lock:
                     records.append(rec)
+                    again = ""
+                    if outcome == NO_RESULT and replay_crashed and planned[0] < 2 * games:
+                        jobs.append((planned[0], ours))
+                        again = f"; replacement: game {planned[0] + 1}"
+                        planned[0] += 1
                     s = summarise(records, names["engine"], names["opponent"])
-                    print(f"[match] game {k + 1}/{games} ({len(records)} done): {bname} (B) vs {wname} (W): "
-                          f"{res.result} ({res.reason}), {len(res.moves)} moves, {res.seconds:.1f} s; "
-                          f"{names['engine']} {outcome}; running win rate {s.wins:g}/{s.decided}"
+                    print(f"[match] game {k + 1}/{planned[0]} ({len(records)} done): {bname} (B) vs {wname} (W): "
+                          f"{result} ({reason}), {len(res.moves)} moves, {res.seconds:.1f} s; "
+                          f"{names['engine']} {outcome}{again}; running win rate {s.wins:g}/{s.decided}"
                           + (f" = {100 * s.win_rate:.0f}%" if s.decided else ""), file=log, flush=True)
         except BaseException as exc:
             errors.append(exc)
@@ -386,22 +457,67 @@ def _cmd_text(cmd) -> str:
     return str(cmd)
 
 
-def write_results(out: Path, summary: MatchSummary, engine_cmd, opponent_cmd, komi, max_moves,
-                  scorer_cmd) -> None:
+TABLE_HEAD = "| # | Black | White | Result | Engine | Reason | Moves | Time (s) | SGF |"
+
+
+def write_csv(path: Path, records: list[GameRecord]) -> None:
     fields = list(GameRecord.__dataclass_fields__)
-    tmp = out / "results.csv.tmp"
+    tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
-        for r in summary.records:
+        for r in records:
             w.writerow(asdict(r))
-    os.replace(tmp, out / "results.csv")
+    os.replace(tmp, path)
+
+
+def read_csv(path: Path) -> list[GameRecord]:
+    types = {"game": int, "moves": int, "seconds": float}
+    with open(path, newline="", encoding="utf-8") as f:
+        return [GameRecord(**{k: types.get(k, str)(v) for k, v in row.items()})
+                for row in csv.DictReader(f)]
+
+
+def results_body(summary: MatchSummary, link_prefix: str = "") -> list[str]:
+    """The results table and the summary lines of results.md."""
     lo, hi = summary.ci
     by_colour = []
     for col, word in (("B", "Black"), ("W", "White")):
-        rs = [r for r in summary.records if r.engine_color == col and r.engine_result != "void"]
+        rs = [r for r in summary.records if r.engine_color == col and r.engine_result in DECIDED]
         wins = sum(r.engine_result == "win" for r in rs) + 0.5 * sum(r.engine_result == "draw" for r in rs)
         by_colour.append(f"as {word} {wins:g}/{len(rs)}")
+    lines = [TABLE_HEAD, "|--:|-------|-------|--------|--------|--------|------:|---------:|-----|"]
+    for r in summary.records:
+        lines.append(f"| {r.game} | {r.black} | {r.white} | {r.result} | {r.engine_result} | "
+                     f"{r.reason.replace('|', '/')} | {r.moves} | {r.seconds:.1f} | "
+                     f"[{r.sgf}]({link_prefix}{r.sgf}) |")
+    void = sum(r.engine_result == "void" for r in summary.records)
+    distinct = len({r.signature for r in summary.records})
+    seeds = [r.seed for r in summary.records if r.seed]
+    not_counted = []
+    if summary.no_result:
+        not_counted.append(f"{summary.no_result} game(s) with no result (the opponent crashed: "
+                           f"game {', '.join(str(r.game) for r in summary.records if r.engine_result == NO_RESULT)}) "
+                           f"not counted")
+    if void:
+        not_counted.append(f"{void} void game(s) (rules disagreement) not counted")
+    lines += [
+        "",
+        f"**{summary.engine}: {summary.wins:g} wins in {summary.decided} decided games, win rate "
+        f"{100 * summary.win_rate:.1f}% (Wilson 95% CI {100 * lo:.1f}% - {100 * hi:.1f}%)**; "
+        f"{', '.join(by_colour)}" + "".join(f"; {t}" for t in not_counted) + ".",
+        "",
+        f"Distinct games (move sequences): {distinct} of {len(summary.records)}"
+        + (f"; engines seeded per game with set_random_seed {seeds[0]}..{seeds[-1]}." if seeds
+           else "; no engine took set_random_seed."),
+        "",
+    ]
+    return lines
+
+
+def write_results(out: Path, summary: MatchSummary, engine_cmd, opponent_cmd, komi, max_moves,
+                  scorer_cmd) -> None:
+    write_csv(out / "results.csv", summary.records)
     lines = [
         f"# Match: {summary.engine} vs {summary.opponent}",
         "",
@@ -411,24 +527,34 @@ def write_results(out: Path, summary: MatchSummary, engine_cmd, opponent_cmd, ko
         f"scorer: {'`' + _cmd_text(scorer_cmd) + '`' if scorer_cmd else 'gopolicy (MC dead stones + Tromp-Taylor)'}",
         f"- played {datetime.now().strftime('%Y-%m-%d %H:%M')}",
         "",
-        "| # | Black | White | Result | Engine | Reason | Moves | Time (s) | SGF |",
-        "|--:|-------|-------|--------|--------|--------|------:|---------:|-----|",
-    ]
-    for r in summary.records:
-        lines.append(f"| {r.game} | {r.black} | {r.white} | {r.result} | {r.engine_result} | "
-                     f"{r.reason.replace('|', '/')} | {r.moves} | {r.seconds:.1f} | [{r.sgf}]({r.sgf}) |")
-    void = sum(r.engine_result == "void" for r in summary.records)
-    distinct = len({r.signature for r in summary.records})
-    seeds = [r.seed for r in summary.records if r.seed]
-    lines += [
-        "",
-        f"**{summary.engine}: {summary.wins:g} wins in {summary.decided} decided games, win rate "
-        f"{100 * summary.win_rate:.1f}% (Wilson 95% CI {100 * lo:.1f}% - {100 * hi:.1f}%)**; "
-        f"{', '.join(by_colour)}" + (f"; {void} void game(s) not counted" if void else "") + ".",
-        "",
-        f"Distinct games (move sequences): {distinct} of {len(summary.records)}"
-        + (f"; engines seeded per game with set_random_seed {seeds[0]}..{seeds[-1]}." if seeds
-           else "; no engine took set_random_seed."),
-        "",
-    ]
+    ] + results_body(summary)
     (out / "results.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def recount_results(folder, md_path=None) -> MatchSummary:
+    """Re-count a finished match by today's rules (:func:`recount`): rewrite
+    ``folder/results.csv`` and the table and summary of its results.md
+    (``md_path``, default ``folder/results.md``; everything above the table, the
+    commands and any notes, is kept, and SGF links keep pointing at ``folder``)."""
+    folder = Path(folder)
+    md_path = Path(md_path) if md_path else folder / "results.md"
+    before = {r.game: r for r in read_csv(folder / "results.csv")}
+    records = sorted(recount(list(before.values())), key=lambda r: r.game)
+    for r in records:
+        old = before[r.game].result
+        if r.result != old:        # the SGF's RE says what the CSV says
+            sgf = folder / r.sgf
+            sgf.write_text(sgf.read_text(encoding="utf-8").replace(f"RE[{old}]", f"RE[{r.result}]", 1),
+                           encoding="utf-8")
+    text = md_path.read_text(encoding="utf-8")
+    if TABLE_HEAD not in text:
+        raise ValueError(f"{md_path}: no results table")
+    head = text[:text.index(TABLE_HEAD)]
+    first = records[0]
+    engine, opp = (first.black, first.white) if first.engine_color == "B" else (first.white, first.black)
+    summary = summarise(records, engine, opp)
+    prefix = os.path.relpath(folder, md_path.parent)
+    prefix = "" if prefix == "." else prefix.replace(os.sep, "/") + "/"
+    write_csv(folder / "results.csv", records)
+    md_path.write_text(head + "\n".join(results_body(summary, prefix)), encoding="utf-8")
+    return summary
