@@ -133,6 +133,7 @@ def test_eval_on_sgf_skips_passes(tmp_path):
     (games / "a.sgf").write_text("(;GM[1]FF[4]SZ[19]KM[7.5];B[pd];W[dp];B[pp];W[dd];B[];W[qc])")
     (games / "b.sgf").write_text("(;GM[1]FF[4]SZ[19];B[dd];W[pp])")
     (games / "bad.sgf").write_text("(;GM[1]SZ[19];B[dd];W[dd])")  # illegal: occupied point
+    (games / "broken.tar.gz").write_bytes(b"\x1f\x8b\x08\x00 not really gzip")  # a corrupt archive
 
     class StoneModel(nn.Module):  # uniform over the board
         def forward(self, x):
@@ -140,7 +141,7 @@ def test_eval_on_sgf_skips_passes(tmp_path):
 
     res = ev.evaluate_sgf(StoneModel(), [games], dev=fp32(), planes=48)
     assert res["positions"] == 5 + 2  # the pass is not a target; the illegal game is skipped
-    assert res["skipped_games"] == {"illegal move": 1}
+    assert res["skipped_games"] == {"illegal move": 1, "bad archive": 1}
     assert res["log_likelihood"] == pytest.approx(-math.log(361), rel=1e-6)
     assert sum(v["positions"] for v in res["by_phase"].values()) == 7
 

@@ -174,8 +174,12 @@ def iter_sgf_positions(paths, *, planes: int = 48, max_positions: int | None = N
     from gopolicy.corpus import sgf as sgf_io
     from gopolicy.go.coords import pass_move
 
+    def count_skip(reason: str, detail: str = "") -> None:
+        if skipped is not None:
+            skipped[reason] = skipped.get(reason, 0) + 1
+
     count = 0
-    for name, data in sgf_io.iter_sources(paths):
+    for name, data in sgf_io.iter_sources(paths, on_skip=count_skip):  # broken archives: counted
         try:
             game = sgf_io.parse_game(data, name)
             positions = []
@@ -184,8 +188,7 @@ def iter_sgf_positions(paths, *, planes: int = 48, max_positions: int | None = N
                     continue
                 positions.append((features.planes(board, color)[:planes], int(move), int(number)))
         except sgf_io.SkipGame as exc:
-            if skipped is not None:
-                skipped[exc.reason] = skipped.get(exc.reason, 0) + 1
+            count_skip(exc.reason)
             continue
         source = game.source or sgf_io.source_of(name)
         for p, move, number in positions:
