@@ -62,7 +62,7 @@ def add_parser(sub, name: str):
                    help="positions to train on (total; default: one epoch)")
     g.add_argument("--log-every", dest="log_every", type=int, help="steps between progress lines (default 50)")
     g.add_argument("--eval-every", dest="eval_every", type=int, help="steps between validations (0: off; 1000)")
-    g.add_argument("--eval-positions", dest="eval_positions", type=int, help="validation positions (4096)")
+    g.add_argument("--eval-positions", dest="eval_positions", type=int, help="validation positions, spread evenly (4096; 0: all)")
     g.add_argument("--ckpt-every", dest="ckpt_every", type=int, help="steps between checkpoints (default 1000)")
     g.add_argument("--ckpt-minutes", dest="ckpt_minutes", type=float,
                    help="also checkpoint after this many minutes (default 1: a killed run loses at most that)")

@@ -388,6 +388,8 @@ class SGFLoader:
     def _start(self):
         from gopolicy.corpus.feed_workers import make_loader
 
+        if self.workers > 0:
+            warm_up()  # compile (or load) the kernels once, before the workers fork
         ds = SGFStream(self.plan, self.cfg)
         dl = make_loader(_Iterable(ds), workers=self.workers, pin_memory=self.pin_memory, prefetch=2)
         self._feed = (dl, iter(dl))
@@ -449,6 +451,14 @@ class SGFLoader:
             if hasattr(it, "_shutdown_workers"):
                 it._shutdown_workers()
             self._feed = None
+
+
+def warm_up() -> None:
+    """Run the plane encoder once in this process (numba compiles or loads its cache)."""
+    from gopolicy.go.board import Board
+    from gopolicy.go.features import PlaneWriter
+
+    PlaneWriter(BOARD_SIZE)(Board(BOARD_SIZE), 1)
 
 
 class _Iterable:

@@ -122,7 +122,7 @@ class Reporter:
         t0 = time.time()
         vloss, vtop1, vn = validate(run.raw_model, run.val_set, run.dev, planes=run.cfg.planes,
                                     batch_size=min(256, max(run.recipe.batch_size, 64)),
-                                    max_positions=run.cfg.eval_positions, rank=run.rank, world=run.world)
+                                    max_positions=run.cfg.eval_positions or None, rank=run.rank, world=run.world)
         self.last_val = {"val_loss": vloss, "val_top1": vtop1, "val_positions": vn}
         run.say(f"eval step {run.step:,} | val loss {vloss:.4f} | val top1 {100 * vtop1:.2f}% ({vn:,} positions)")
         if run.master:
