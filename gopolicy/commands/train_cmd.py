@@ -107,4 +107,10 @@ def run(args) -> int:
             ValueError) as exc:
         print(f"gopolicy train: error: {exc}", file=sys.stderr)
         return 1
+    except RuntimeError as exc:
+        if "DataLoader worker" not in str(exc):  # a feed worker died (raised by torch's SIGCHLD handler)
+            raise
+        print(f"gopolicy train: error: data feed: {str(exc).splitlines()[0]}; the last checkpoint is in "
+              f"{cfg.out} (--resume continues it)", file=sys.stderr)
+        return 1
     return 0

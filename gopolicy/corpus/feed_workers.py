@@ -63,6 +63,18 @@ def make_loader(dataset, *, workers: int, pin_memory: bool = False, sampler=None
                       pin_memory=pin_memory, **kw)
 
 
+def _dead_workers(workers, wait_s: float = 3.0) -> list[str]:
+    """Pids of the workers that have ended (waiting a little: the death is being reaped)."""
+    import time
+
+    deadline = time.time() + wait_s
+    while True:
+        dead = [str(w.pid) for w in workers if not w.is_alive()]
+        if dead or time.time() > deadline:
+            return dead
+        time.sleep(0.05)
+
+
 def next_item(it, what: str):
     """``next(it)``, with worker failures turned into a :class:`FeedError` that says what failed."""
     try:
@@ -71,6 +83,10 @@ def next_item(it, what: str):
         raise
     except FeedError:
         raise
+    except (ConnectionError, EOFError) as exc:  # it died while handing over a batch
+        dead = _dead_workers(getattr(it, "_workers", []))
+        raise FeedError(f"{what}: DataLoader worker (pid {', '.join(dead) or '?'}) exited unexpectedly "
+                        f"while handing over a batch ({exc})") from exc
     except RuntimeError as exc:
         text = str(exc)
         if "DataLoader worker" in text or "DataLoader timed out" in text:
