@@ -98,3 +98,19 @@ def test_workers_die_with_their_parent():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_train_with_shard_workers_equals_the_main_process_loader(tmp_path):
+    from gopolicy.cli import main as cli_main
+    from gopolicy.net import checkpoint as ck
+
+    data = write_synthetic_shards(tmp_path / "s", train=600, val=32, shard_size=200, num_planes=8, seed=2)
+    common = ["--data", str(data), "--filters", "8", "--layers", "3", "--planes", "4", "--precision", "fp32",
+              "--device", "cpu", "--threads", "1", "--batch-size", "32", "--max-steps", "25", "--eval-every", "0",
+              "--log-every", "5", "--no-plot"]
+    assert cli_main(["train", "--out", str(tmp_path / "w0"), *common]) == 0
+    assert cli_main(["train", "--out", str(tmp_path / "w2"), *common, "--workers", "2"]) == 0
+    a, b = ck.load_checkpoint(tmp_path / "w0" / "ckpt.pt"), ck.load_checkpoint(tmp_path / "w2" / "ckpt.pt")
+    assert a["data"] == b["data"]
+    for k in a["model"]:
+        assert np.array_equal(a["model"][k].numpy(), b["model"][k].numpy()), k   # the same batches, bit for bit

@@ -95,6 +95,15 @@ def to_device(packed: np.ndarray, meta: np.ndarray, sym: np.ndarray | None, num_
     return Batch(x, t_target, meta, sym)
 
 
+def on_accelerator(device) -> bool:
+    """True when batches go to a device other than the CPU (packed bytes travel, unpacked there)."""
+    if device is None:
+        return False
+    import torch
+
+    return torch.device(device).type != "cpu"
+
+
 def group_by_symmetry(packed, meta: np.ndarray, sym: np.ndarray):
     """Rows reordered (stably) so that equal symmetries are adjacent: the device
     path then transforms each group with one call. Loader workers do this on

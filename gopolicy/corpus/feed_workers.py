@@ -92,3 +92,11 @@ def next_item(it, what: str):
         if "DataLoader worker" in text or "DataLoader timed out" in text:
             raise FeedError(f"{what}: {text.splitlines()[0]} (see the worker's traceback above, if any)") from exc
         raise
+
+
+def stop(feed) -> None:
+    """End the worker processes of a ``(DataLoader, iterator)`` pair now (not at garbage collection)."""
+    if feed is not None:
+        shutdown = getattr(feed[1], "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()

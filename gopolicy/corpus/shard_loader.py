@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from gopolicy.corpus.batches import Batch, group_by_symmetry, to_device
+from gopolicy.corpus.batches import Batch, group_by_symmetry, on_accelerator, to_device
 from gopolicy.corpus.epoch_order import BlockOrder, FeistelPermutation, _key, slot_symmetries
 from gopolicy.corpus.packing import packed_size
 from gopolicy.corpus.shard_format import META_DTYPE, ShardError
@@ -183,7 +183,7 @@ class ShardLoader:
 
         if self._feed is None:
             first = self.epoch * self.steps_per_epoch + self.step
-            dl = make_loader(_StepBatches(self._clone(), grouped=self.device is not None),
+            dl = make_loader(_StepBatches(self._clone(), grouped=on_accelerator(self.device)),
                              workers=self.workers, sampler=itertools.count(first),
                              pin_memory=self.pin_memory)
             self._feed = (dl, iter(dl))
@@ -195,11 +195,10 @@ class ShardLoader:
         return item
 
     def _stop_workers(self) -> None:
-        if self._feed is not None:
-            it = self._feed[1]
-            if hasattr(it, "_shutdown_workers"):
-                it._shutdown_workers()
-            self._feed = None
+        from gopolicy.corpus.feed_workers import stop
+
+        stop(self._feed)
+        self._feed = None
 
     def next_batch(self) -> Batch:
         if self.workers > 0:

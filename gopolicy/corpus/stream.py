@@ -33,7 +33,7 @@ import numpy as np
 
 from gopolicy.corpus import sgf as sgf_mod
 from gopolicy.corpus import shard_format as sf
-from gopolicy.corpus.batches import Batch, group_by_symmetry, to_device
+from gopolicy.corpus.batches import Batch, group_by_symmetry, on_accelerator, to_device
 from gopolicy.corpus.packing import pack_planes, packed_size
 from gopolicy.go.coords import pass_move
 
@@ -379,7 +379,7 @@ class SGFLoader:
         self.cfg = StreamConfig(batch_size // world_size, split=split, val_fraction=val_fraction,
                                 test_fraction=test_fraction, shuffle=shuffle, augment=augment, seed=seed,
                                 num_planes=num_planes, epochs=epochs, rank=rank, world_size=world_size,
-                                grouped=device is not None and str(device) != "cpu")
+                                grouped=on_accelerator(device))
         self.stats = {"games": 0, "positions": 0, "batches": 0, "skipped": {}}
         self._keys: dict[int, int] = {}
         self._feed = None
@@ -446,11 +446,10 @@ class SGFLoader:
         self.stats = {k: (dict(v) if isinstance(v, dict) else v) for k, v in state.get("stats", self.stats).items()}
 
     def close(self) -> None:
-        if self._feed is not None:
-            it = self._feed[1]
-            if hasattr(it, "_shutdown_workers"):
-                it._shutdown_workers()
-            self._feed = None
+        from gopolicy.corpus.feed_workers import stop
+
+        stop(self._feed)
+        self._feed = None
 
 
 def warm_up() -> None:

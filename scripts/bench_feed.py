@@ -1,0 +1,131 @@
+#!/usr/bin/env python
+"""How fast the data feeds can feed a training loop, in positions per second (one run, ratios).
+
+What is timed is the host batch arriving in the main process (packed planes,
+targets, symmetries): what a GPU training loop is fed with, the unpacking then
+running on the device. Startup (numba, forking, filling the shuffle buffers) is
+left out: each feed is timed from its first batch.
+
+  feature  the one-thread rate of parse + replay + 48 planes + packing of the
+           SGF games (gopolicy.corpus.stream.GameEncoder), the per-core ceiling
+  sgf N    gopolicy train --sgf's feed with N worker processes
+  shards   the shard loader in the main process (its read-ahead thread)
+  shards N the shard loader with N worker processes
+
+    nice python scripts/bench_feed.py                    # ../shared/data/sgf/train, 1 and 2 workers
+    python scripts/bench_feed.py --workers 1,2,4,8,15 --seconds 30   # on a bigger host
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def timed(next_batch, seconds: float, batch: int) -> float:
+    next_batch()   # the first batch carries the startup
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        next_batch()
+        n += batch
+    return n / (time.perf_counter() - t0)
+
+
+def feature_rate(plan, seconds: float) -> float:
+    from gopolicy.corpus import sgf as sgf_mod
+    from gopolicy.corpus import stream
+
+    enc = stream.GameEncoder(plan.source_index)
+    stream.warm_up()
+    n, t0 = 0, time.perf_counter()
+    for gid, name, data in stream.iter_games(plan.groups, lambda r, d: None):
+        try:
+            game = enc.parse(name, data)
+            _packed, meta = enc.encode(game, gid, name)
+        except sgf_mod.SkipGame:
+            continue
+        n += len(meta)
+        if time.perf_counter() - t0 >= seconds:
+            break
+    return n / (time.perf_counter() - t0)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sgf", nargs="*", help="SGF inputs (default: ../shared/data/sgf/train, else data/selfplay)")
+    ap.add_argument("--workers", default="1,2", help="worker counts to time (default 1,2)")
+    ap.add_argument("--seconds", type=float, default=15.0, help="timed seconds per feed (default 15)")
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--shuffle", type=int, default=16384, help="SGF shuffle buffer per worker (default 16384)")
+    ap.add_argument("--shard-positions", type=int, default=131072,
+                    help="synthetic 48-plane shards for the shard loader (default 131072, 284 MB)")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from gopolicy.corpus import stream
+    from gopolicy.corpus.shards import ShardLoader, ShardSet, write_synthetic_shards
+
+    torch.set_num_threads(1)
+    inputs = args.sgf or [str(p) for p in (ROOT.parent / "shared" / "data" / "sgf" / "train",
+                                            ROOT / "data" / "selfplay") if p.exists()][:1]
+    counts = [int(x) for x in args.workers.split(",") if x]
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?") \
+        if os.path.exists("/proc/cpuinfo") else "?"
+    print(f"bench_feed: {os.cpu_count()} cores ({cpu}), batch {args.batch_size}, {args.seconds:g} s per feed; "
+          f"SGF from {', '.join(inputs)}", flush=True)
+    plan = stream.plan_stream(inputs)
+    B = args.batch_size
+    rows = []
+
+    base = feature_rate(plan, args.seconds)
+    rows.append(("feature, 1 thread", base))
+    print(f"  {'feature, 1 thread':24s} {base:10,.0f} positions/s", flush=True)
+    for w in counts:
+        ld = stream.SGFLoader(plan, B, workers=w, shuffle=args.shuffle, seed=1)
+        try:
+            r = timed(ld.next_host, args.seconds, B)
+        finally:
+            ld.close()
+        rows.append((f"sgf, {w} workers", r))
+        print(f"  {f'sgf, {w} workers':24s} {r:10,.0f} positions/s  {r / base:5.2f}x the one-thread feature rate",
+              flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_synthetic_shards(Path(tmp) / "s", train=args.shard_positions, val=0, shard_size=16384,
+                               num_planes=48)
+        shards = ShardSet(Path(tmp) / "s", "train")
+        ld = ShardLoader(shards, B, seed=1)
+        try:
+            one = timed(ld.next_host, args.seconds, B)
+        finally:
+            ld.close()
+        rows.append(("shards, main process", one))
+        print(f"  {'shards, main process':24s} {one:10,.0f} positions/s", flush=True)
+        for w in counts:
+            ld = ShardLoader(shards, B, seed=1, workers=w)
+            try:
+                r = timed(ld.next_host, args.seconds, B)
+            finally:
+                ld.close()
+            rows.append((f"shards, {w} workers", r))
+            print(f"  {f'shards, {w} workers':24s} {r:10,.0f} positions/s  {r / one:5.2f}x the main-process "
+                  f"loader", flush=True)
+    sgf = {name: r for name, r in rows if name.startswith("sgf")}
+    if len(counts) > 1 and counts[0] == 1:
+        w1 = sgf[f"sgf, {counts[0]} workers"]
+        print("  scaling of the SGF feed: " + ", ".join(f"{w} workers {sgf[f'sgf, {w} workers'] / w1:.2f}x"
+                                                       for w in counts[1:]))
+    print("  the SGF feed against the single-thread shard loader: "
+          + ", ".join(f"{w} workers {sgf[f'sgf, {w} workers'] / one:.2f}x" for w in counts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
