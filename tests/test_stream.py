@@ -155,3 +155,14 @@ def test_corrupt_archive_mid_stream_is_a_counted_skip(tmp_path, plan):
     assert skipped.get(stream.BAD_ARCHIVE) == 1, skipped    # the break, counted once (not once per worker)
     assert sum(v for k, v in skipped.items() if k != stream.BAD_ARCHIVE) >= 1   # the bad record
     assert loader.stats["games"] >= 16 + 3 and n == loader.stats["positions"]
+
+
+def test_no_game_of_the_split_is_a_clear_error(plan):
+    from gopolicy.corpus.feed_workers import FeedError
+
+    loader = stream.SGFLoader(plan, 16, workers=1, val_fraction=1.0, test_fraction=0)   # every game held out
+    try:
+        with pytest.raises(FeedError, match="no game of the 'train' split"):
+            loader.next_host()
+    finally:
+        loader.close()

@@ -302,7 +302,7 @@ class SGFStream:
             if lane == 0:  # every lane reads every archive: one counts its faults
                 count(reason)
 
-        state = {"games": 0, "positions": 0, "key": cfg.start_key}
+        state = {"games": 0, "positions": 0, "key": cfg.start_key, "total": 0}
 
         def batch(packed, meta):
             sym = (rng.integers(0, 8, len(meta)) if cfg.augment else np.zeros(len(meta), np.int64))
@@ -324,6 +324,7 @@ class SGFStream:
         start_epoch, start_game = divmod(cfg.start_key, games)
         epoch = start_epoch
         while cfg.epochs is None or epoch < cfg.epochs:
+            used = state["total"]
             for gid, name, data in iter_games(plan.groups, archive_skip):
                 if epoch == start_epoch and gid < start_game:
                     continue
@@ -341,6 +342,7 @@ class SGFStream:
                     count(exc.reason)
                     continue
                 state["games"] += 1
+                state["total"] += 1
                 state["positions"] += len(meta)
                 packed = packed[:, :nbytes]
                 i = 0
@@ -350,6 +352,8 @@ class SGFStream:
                     i += n
                     yield from drain_ready()
                 state["key"] = key + 1   # this game is all in the buffer now
+            if state["total"] == used and not (epoch == start_epoch and start_game):
+                break   # a whole epoch without a game of this split for this lane: it has nothing to give
             epoch += 1
         # finite stream: hand out what is left, in random order
         while buf.count >= cfg.batch_size or (buf.count and not cfg.drop_last):
@@ -395,11 +399,17 @@ class SGFLoader:
         self._feed = (dl, iter(dl))
 
     def next_host(self):
-        from gopolicy.corpus.feed_workers import next_item
+        from gopolicy.corpus.feed_workers import FeedError, next_item
 
         if self._feed is None:
             self._start()
-        packed, meta, sym, info = next_item(self._feed[1], f"SGF stream ({self.workers} workers)")
+        try:
+            packed, meta, sym, info = next_item(self._feed[1], f"SGF stream ({self.workers} workers)")
+        except StopIteration:
+            if self.cfg.epochs is not None:
+                raise
+            raise FeedError(f"the SGF inputs hold no game of the {self.cfg.split!r} split to stream "
+                            f"({self.stats['skipped'] or 'nothing skipped'})") from None
         self._keys[info["worker"]] = info["key"]
         st = self.stats
         st["games"] += info["games"]
@@ -423,8 +433,9 @@ class SGFLoader:
 
     def resume_key(self) -> int:
         """Where a resumed stream starts (see the module's docstring)."""
-        lanes = max(1, self.workers) * self.cfg.world_size
-        keys = [self._keys.get(w) for w in range(lanes)]
+        per_rank = max(1, self.workers)
+        first = self.cfg.rank * per_rank   # this rank's lanes (another rank's resume from theirs)
+        keys = [self._keys.get(w) for w in range(first, first + per_rank)]
         # a lane that has not handed out a batch yet has used nothing past the start
         return min(self.cfg.start_key if k is None else k for k in keys)
 

@@ -59,7 +59,7 @@ class Clock:
     def __init__(self, run: Run, t_entry: float):
         self.run, self.t_entry = run, t_entry
         self.limit_s = run.cfg.time_limit * 60.0 if run.cfg.time_limit else None
-        self.reserve_s = 0.0          # the final validation + checkpoint take about this long
+        self.eval_s = self.save_s = 0.0   # the last validation and checkpoint took this long
         self.last_ckpt = time.time()
 
     def elapsed(self) -> float:
@@ -74,7 +74,8 @@ class Clock:
     def out_of_time(self) -> bool:
         if self.limit_s is None:
             return False
-        stop = self.elapsed() + self.reserve_s >= self.limit_s
+        reserve = 1.5 * (self.eval_s + self.save_s)   # the end needs one more of each
+        stop = self.elapsed() + reserve >= self.limit_s
         if self.run.ddp:  # every rank stops at the same step
             import torch
             import torch.distributed as dist
@@ -153,13 +154,9 @@ def train(cfg: TrainConfig, explicit: set[str] | None = None) -> dict:
         if run.val_set is not None and cfg.eval_every and (run.step % cfg.eval_every == 0 or done):
             t0 = time.time()
             rep.evaluate()
-            eval_s = time.time() - t0
-        else:
-            eval_s = None
+            clock.eval_s = time.time() - t0
         if (cfg.ckpt_every and run.step % cfg.ckpt_every == 0) or done or clock.ckpt_due():
-            save_s = save(run, clock, rep, lr, final=done)
-            if eval_s is not None:  # the end needs one more of each: stop early enough for them
-                clock.reserve_s = 1.5 * (eval_s + save_s)
+            clock.save_s = save(run, clock, rep, lr, final=done)
     return finish(run, clock, rep, lr, start_step, guard.skipped)
 
 
