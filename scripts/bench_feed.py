@@ -12,7 +12,7 @@ left out: each feed is timed from its first batch.
   shards   the shard loader in the main process (its read-ahead thread)
   shards N the shard loader with N worker processes
 
-    nice python scripts/bench_feed.py                    # ../shared/data/sgf/train, 1 and 2 workers
+    nice python scripts/bench_feed.py      # $GOPOLICY_CORPUS or ../shared/data/sgf/train, 1 and 2 workers
     python scripts/bench_feed.py --workers 1,2,4,8,15 --seconds 30   # on a bigger host
 """
 from __future__ import annotations
@@ -58,13 +58,13 @@ def feature_rate(plan, seconds: float) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("sgf", nargs="*", help="SGF inputs (default: ../shared/data/sgf/train, else data/selfplay)")
+    ap.add_argument("sgf", nargs="*", help="SGF inputs (default: $GOPOLICY_CORPUS or ../shared/data/sgf/train, else data/selfplay)")
     ap.add_argument("--workers", default="1,2", help="worker counts to time (default 1,2)")
     ap.add_argument("--seconds", type=float, default=15.0, help="timed seconds per feed (default 15)")
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--shuffle", type=int, default=16384, help="SGF shuffle buffer per worker (default 16384)")
-    ap.add_argument("--shard-positions", type=int, default=131072,
-                    help="synthetic 48-plane shards for the shard loader (default 131072, 284 MB)")
+    ap.add_argument("--shard-positions", type=int, default=65536,
+                    help="synthetic 48-plane shards for the shard loader (default 65536, 142 MB)")
     args = ap.parse_args(argv)
 
     import torch
@@ -73,8 +73,8 @@ def main(argv=None) -> int:
     from gopolicy.corpus.shards import ShardLoader, ShardSet, write_synthetic_shards
 
     torch.set_num_threads(1)
-    inputs = args.sgf or [str(p) for p in (ROOT.parent / "shared" / "data" / "sgf" / "train",
-                                            ROOT / "data" / "selfplay") if p.exists()][:1]
+    corpus = os.environ.get("GOPOLICY_CORPUS") or str(ROOT.parent / "shared" / "data" / "sgf" / "train")
+    inputs = args.sgf or [p for p in (corpus, str(ROOT / "data" / "selfplay")) if os.path.exists(p)][:1]
     counts = [int(x) for x in args.workers.split(",") if x]
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?") \
         if os.path.exists("/proc/cpuinfo") else "?"
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
               flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
-        write_synthetic_shards(Path(tmp) / "s", train=args.shard_positions, val=0, shard_size=16384,
+        write_synthetic_shards(Path(tmp) / "s", train=args.shard_positions, val=0, shard_size=2048,
                                num_planes=48)
         shards = ShardSet(Path(tmp) / "s", "train")
         ld = ShardLoader(shards, B, seed=1)

@@ -94,9 +94,10 @@ def _read_file(path: str, on_skip):
     return None
 
 
-def iter_games(groups, on_skip, names_only: bool = False):
+def iter_games(groups, on_skip, names_only: bool = False, want=None):
     """``(game id, name, bytes)`` of every SGF of the inputs; ids count what is
-    listed, as prepare's plan does."""
+    listed, as prepare's plan does. ``want(game id)`` False: a loose file is not
+    read (its bytes are None); an archive is read through in any case."""
     gid = 0
     for kind, what in groups:
         if kind == "archive":
@@ -105,7 +106,7 @@ def iter_games(groups, on_skip, names_only: bool = False):
                 gid += 1
         else:
             for path in what:
-                data = None if names_only else _read_file(path, on_skip)
+                data = None if names_only or (want is not None and not want(gid)) else _read_file(path, on_skip)
                 if data is not None or names_only:
                     yield gid, sgf_mod.clean_name(path), data
                 gid += 1
@@ -325,10 +326,11 @@ class SGFStream:
         epoch = start_epoch
         while cfg.epochs is None or epoch < cfg.epochs:
             used = state["total"]
-            for gid, name, data in iter_games(plan.groups, archive_skip):
-                if epoch == start_epoch and gid < start_game:
-                    continue
-                if gid % lanes != lane:
+            def mine(g, epoch=epoch):
+                return g % lanes == lane and (epoch != start_epoch or g >= start_game)
+
+            for gid, name, data in iter_games(plan.groups, archive_skip, want=mine):
+                if not mine(gid):
                     continue
                 key = epoch * games + gid
                 state["key"] = key
