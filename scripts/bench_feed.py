@@ -28,13 +28,35 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def timed(next_batch, seconds: float, batch: int) -> float:
+def cpu_seconds(pids) -> float:
+    """User + system CPU time of processes (Linux /proc), to tell contention from overhead."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def timed(next_batch, seconds: float, batch: int, pids=lambda: []) -> tuple[float, float]:
+    """(positions/s, positions per CPU-second of the feeding processes)."""
     next_batch()   # the first batch carries the startup
-    n, t0 = 0, time.perf_counter()
+    procs = [os.getpid(), *pids()]
+    n, t0, c0 = 0, time.perf_counter(), cpu_seconds(procs)
     while time.perf_counter() - t0 < seconds:
         next_batch()
         n += batch
-    return n / (time.perf_counter() - t0)
+    dt, dc = time.perf_counter() - t0, cpu_seconds(procs) - c0
+    return n / dt, n / max(dc, 1e-9)
+
+
+def worker_pids(loader):
+    feed = getattr(loader, "_feed", None)
+    return [w.pid for w in getattr(feed[1], "_workers", [])] if feed else []
 
 
 def feature_rate(plan, seconds: float) -> float:
@@ -43,7 +65,7 @@ def feature_rate(plan, seconds: float) -> float:
 
     enc = stream.GameEncoder(plan.source_index)
     stream.warm_up()
-    n, t0 = 0, time.perf_counter()
+    n, t0, c0 = 0, time.perf_counter(), time.process_time()
     for gid, name, data in stream.iter_games(plan.groups, lambda r, d: None):
         try:
             game = enc.parse(name, data)
@@ -53,7 +75,7 @@ def feature_rate(plan, seconds: float) -> float:
         n += len(meta)
         if time.perf_counter() - t0 >= seconds:
             break
-    return n / (time.perf_counter() - t0)
+    return n / (time.perf_counter() - t0), n / max(time.process_time() - c0, 1e-9)
 
 
 def main(argv=None) -> int:
@@ -82,20 +104,21 @@ def main(argv=None) -> int:
           f"SGF from {', '.join(inputs)}", flush=True)
     plan = stream.plan_stream(inputs)
     B = args.batch_size
-    rows = []
 
-    base = feature_rate(plan, args.seconds)
-    rows.append(("feature, 1 thread", base))
-    print(f"  {'feature, 1 thread':24s} {base:10,.0f} positions/s", flush=True)
+    def show(name, rate, per_cpu, ref=None, ref_name=""):
+        vs = f"  {rate / ref:5.2f}x {ref_name}" if ref else ""
+        print(f"  {name:22s} {rate:10,.0f} positions/s  ({per_cpu:8,.0f} per CPU-second){vs}", flush=True)
+
+    base, base_cpu = feature_rate(plan, args.seconds)
+    show("feature, 1 thread", base, base_cpu)
+    sgf = {}
     for w in counts:
         ld = stream.SGFLoader(plan, B, workers=w, shuffle=args.shuffle, seed=1)
         try:
-            r = timed(ld.next_host, args.seconds, B)
+            sgf[w] = timed(ld.next_host, args.seconds, B, lambda ld=ld: worker_pids(ld))
         finally:
             ld.close()
-        rows.append((f"sgf, {w} workers", r))
-        print(f"  {f'sgf, {w} workers':24s} {r:10,.0f} positions/s  {r / base:5.2f}x the one-thread feature rate",
-              flush=True)
+        show(f"sgf, {w} workers", *sgf[w], base, "the one-thread feature rate")
 
     with tempfile.TemporaryDirectory() as tmp:
         write_synthetic_shards(Path(tmp) / "s", train=args.shard_positions, val=0, shard_size=2048,
@@ -103,27 +126,24 @@ def main(argv=None) -> int:
         shards = ShardSet(Path(tmp) / "s", "train")
         ld = ShardLoader(shards, B, seed=1)
         try:
-            one = timed(ld.next_host, args.seconds, B)
+            one, one_cpu = timed(ld.next_host, args.seconds, B)
         finally:
             ld.close()
-        rows.append(("shards, main process", one))
-        print(f"  {'shards, main process':24s} {one:10,.0f} positions/s", flush=True)
+        show("shards, main process", one, one_cpu)
         for w in counts:
             ld = ShardLoader(shards, B, seed=1, workers=w)
             try:
-                r = timed(ld.next_host, args.seconds, B)
+                r = timed(ld.next_host, args.seconds, B, lambda ld=ld: worker_pids(ld))
             finally:
                 ld.close()
-            rows.append((f"shards, {w} workers", r))
-            print(f"  {f'shards, {w} workers':24s} {r:10,.0f} positions/s  {r / one:5.2f}x the main-process "
-                  f"loader", flush=True)
-    sgf = {name: r for name, r in rows if name.startswith("sgf")}
+            show(f"shards, {w} workers", *r, one, "the main-process loader")
     if len(counts) > 1 and counts[0] == 1:
-        w1 = sgf[f"sgf, {counts[0]} workers"]
-        print("  scaling of the SGF feed: " + ", ".join(f"{w} workers {sgf[f'sgf, {w} workers'] / w1:.2f}x"
-                                                       for w in counts[1:]))
-    print("  the SGF feed against the single-thread shard loader: "
-          + ", ".join(f"{w} workers {sgf[f'sgf, {w} workers'] / one:.2f}x" for w in counts))
+        print("  SGF feed scaling over 1 worker: " + ", ".join(f"{w} workers {sgf[w][0] / sgf[1][0]:.2f}x"
+                                                          for w in counts[1:]))
+    print("  SGF feed against the main-process shard loader: "
+          + ", ".join(f"{w} workers {sgf[w][0] / one:.3f}x" for w in counts))
+    print(f"  CPU-bound estimate for a host with C free cores: about (C - 1) x {sgf[counts[-1]][1]:,.0f} "
+          f"positions/s from SGF (C = 16: {15 * sgf[counts[-1]][1]:,.0f})")
     return 0
 
 

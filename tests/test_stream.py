@@ -68,7 +68,6 @@ def test_shuffled_augmented_batches_equal_shard_rows_with_the_same_symmetry(prep
                 packed, meta, sym = loader.next_host()
             except StopIteration:
                 break
-            packed = packed.numpy()
             rows = np.array([index[(int(m["game"]), int(m["move_number"]))] for m in meta])
             seen.extend(rows.tolist())
             games_per_batch.append(len(np.unique(meta["game"])))

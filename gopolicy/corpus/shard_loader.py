@@ -144,8 +144,7 @@ class ShardLoader:
     def next_host(self):
         """Advance one step; ``(packed, meta, sym)`` numpy arrays for this rank."""
         if self.workers > 0:
-            packed, meta, sym = self._next_from_workers()
-            return packed.numpy(), meta, sym
+            return self._next_from_workers()
         return self._make_host()
 
     def _make_host(self):
@@ -184,8 +183,7 @@ class ShardLoader:
         if self._feed is None:
             first = self.epoch * self.steps_per_epoch + self.step
             dl = make_loader(_StepBatches(self._clone(), grouped=on_accelerator(self.device)),
-                             workers=self.workers, sampler=itertools.count(first),
-                             pin_memory=self.pin_memory)
+                             workers=self.workers, sampler=itertools.count(first))
             self._feed = (dl, iter(dl))
         item = next_item(self._feed[1], f"shard loader ({self.workers} workers)")
         self.step += 1
@@ -257,14 +255,12 @@ class _StepBatches:
         self.proto, self.grouped = proto, grouped
 
     def __getitem__(self, s: int):
-        import torch
-
         loader = self.proto  # each worker process has its own copy (fork)
         loader.epoch, loader.step = divmod(int(s), loader.steps_per_epoch)
         packed, meta, sym = loader._make_host()
         if self.grouped:  # the main process then only pins and copies
             packed, meta, sym = group_by_symmetry(packed, meta, sym)
-        return torch.from_numpy(np.ascontiguousarray(packed)), meta, sym
+        return np.ascontiguousarray(packed), meta, sym
 
 
 def eval_indices(n: int, max_positions: int | None = None) -> np.ndarray:

@@ -263,7 +263,7 @@ class StreamConfig:
 
 
 class SGFStream:
-    """Iterable of host batches ``(packed uint8 tensor, meta, sym, info)``.
+    """Iterable of host batches ``(packed uint8, meta, sym, info)`` (numpy arrays).
 
     Run in DataLoader workers, worker ``w`` of ``N`` (on rank ``r`` of ``W``)
     takes the games with id ``% (N*W) == r*N + w``. ``info`` holds the worker's
@@ -278,7 +278,6 @@ class SGFStream:
         sf.split_of("0" * 16, cfg.val_fraction, cfg.test_fraction)  # validates the fractions
 
     def __iter__(self):
-        import torch
         from torch.utils.data import get_worker_info
 
         wi = get_worker_info()
@@ -314,7 +313,7 @@ class SGFStream:
                     "games": state["games"], "positions": state["positions"], "skipped": dict(counts)}
             state["games"] = state["positions"] = 0
             counts.clear()
-            return torch.from_numpy(np.ascontiguousarray(packed)), meta, sym, info
+            return np.ascontiguousarray(packed), meta, sym, info
 
         def drain_ready():
             # a full buffer hands out a batch for every batch_size new positions
@@ -397,7 +396,7 @@ class SGFLoader:
         if self.workers > 0:
             warm_up()  # compile (or load) the kernels once, before the workers fork
         ds = SGFStream(self.plan, self.cfg)
-        dl = make_loader(_Iterable(ds), workers=self.workers, pin_memory=self.pin_memory, prefetch=2)
+        dl = make_loader(_Iterable(ds), workers=self.workers, prefetch=4, in_order=False)
         self._feed = (dl, iter(dl))
 
     def next_host(self):
@@ -556,4 +555,4 @@ def _host_batches(loader: SGFLoader):
             packed, meta, sym = loader.next_host()
         except StopIteration:
             return
-        yield (packed.numpy() if hasattr(packed, "numpy") else packed), meta, sym
+        yield packed, meta, sym
