@@ -104,6 +104,8 @@ set +e
 rc=$?
 set -e
 stop_monitor
+# the held-out positions are cached for a resume only (a rerun recomputes them): keep OUT small
+[ "$rc" = 0 ] && rm -f "$OUT/val_positions.npz"
 
 # -- what it reached ---------------------------------------------------------------------
 "$PY" - "$OUT" <<'EOF'

@@ -34,10 +34,10 @@ def test_time_limit_stops_cleanly_with_loadable_outputs(tmp_path):
                    "--eval-every", "100", "--plot"])
     took = time.time() - t0
     assert rc == 0
-    assert took < 0.25 * 60 + 20   # the limit, plus the final validation, checkpoint and plot
+    assert took < 0.25 * 60 + 40   # the limit, plus the final validation, checkpoint, export and plot
     summary = json.loads((run / "summary.json").read_text())
     assert summary["stopped_by"] == "time limit" and summary["step"] > 20
-    assert summary["train_seconds"] <= 0.25 * 60 + 5
+    assert summary["train_seconds"] <= 0.25 * 60 + 10
     assert summary["feed"]["games"] > 10 and summary["feed"]["skipped"].get("held out", 0) > 0
     state = ck.load_checkpoint(run / "ckpt.pt")
     assert state["step"] == summary["step"] and state["metrics"]["final"]

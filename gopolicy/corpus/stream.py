@@ -74,9 +74,9 @@ def _archive_members(path: str, on_skip, names_only: bool = False):
     if _ON_SKIP:
         yield from sgf_mod.iter_archive(path, names_only=names_only, on_skip=on_skip)
         return
-    try:  # pragma: no cover - an sgf.py without on_skip
+    try:
         yield from sgf_mod.iter_archive(path, names_only=names_only)
-    except _ARCHIVE_ERRORS as exc:  # pragma: no cover
+    except _ARCHIVE_ERRORS as exc:
         on_skip(BAD_ARCHIVE, f"{path}: {str(exc)[:80] or type(exc).__name__}")
 
 
@@ -85,7 +85,7 @@ def _read_file(path: str, on_skip):
     try:
         if reader is not None:
             return reader(path)
-        with open(path, "rb") as f:  # pragma: no cover - an sgf.py without the size cap
+        with open(path, "rb") as f:  # an sgf.py without the size cap
             return f.read()
     except sgf_mod.SkipGame as exc:
         on_skip(exc.reason, f"{path}: {exc.detail}")

@@ -10,6 +10,7 @@ shards (``--data``) or are streamed from SGF by worker processes (``--sgf``,
 Single process::
 
     gopolicy train --data /work/state/shards --out /work/state/runs/fast --recipe fast --max-samples 2000000
+    gopolicy train --sgf ../shared/data/sgf/train --out runs/stream --time-limit 60   # no shards
 
 Several processes on one machine (DDP: nccl on GPUs, gloo on CPUs; each rank
 reads a disjoint part of every global batch; only rank 0 logs and checkpoints)::
