@@ -165,3 +165,22 @@ def test_no_game_of_the_split_is_a_clear_error(plan):
             loader.next_host()
     finally:
         loader.close()
+
+
+def test_batches_for_an_accelerator_come_grouped_by_symmetry(prepared, plan):
+    """For a GPU the workers group each batch by symmetry (one transform call per group
+    there); the rows are still those of the shards, with their symmetry."""
+    want_p, want_m = prepared["train"]
+    index = {(int(m["game"]), int(m["move_number"])): i for i, m in enumerate(want_m)}
+    loader = stream.SGFLoader(plan, 64, workers=1, seed=2, shuffle=300, val_fraction=VAL, test_fraction=TEST)
+    loader.cfg.grouped = True   # what device="cuda" sets
+    try:
+        for _ in range(5):
+            packed, meta, sym = loader.next_host()
+            assert np.all(sym[1:] >= sym[:-1]) and len(set(sym.tolist())) > 3
+            rows = np.array([index[(int(m["game"]), int(m["move_number"]))] for m in meta])
+            a = to_device(packed, meta, sym, 48, "cpu", fused=False)
+            b = to_device(want_p[rows], want_m[rows], sym, 48, "cpu", fused=False)
+            assert np.array_equal(a.x.numpy(), b.x.numpy()) and np.array_equal(a.target, b.target)
+    finally:
+        loader.close()
