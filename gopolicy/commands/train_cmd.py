@@ -1,8 +1,13 @@
-"""`gopolicy train`: supervised training on prepared shards (see gopolicy/training/loop.py).
+"""`gopolicy train`: supervised training (see gopolicy/training/loop.py).
 
   gopolicy train --data SHARDS --out RUN --recipe fast --max-samples 5000000
   gopolicy train --data SHARDS --out RUN --resume          # continue exactly
-  gopolicy train --data SHARDS --out RUN2 --init RUN/model.pt  # new schedule from trained weights
+  gopolicy train --data SHARDS --out RUN2 --init RUN/policy.pt  # new schedule from trained weights
+  gopolicy train --sgf games/ kgs.tar.gz --out RUN --time-limit 30   # no shards: planes made by workers
+
+--data reads shards made once by `gopolicy prepare` (the fast path when the same
+corpus is read for many epochs); --sgf parses and encodes the games on the fly in
+--workers processes (no 2.2 KB/position on disk; each epoch pays the encoding).
 
 DDP on one machine (nccl on GPUs, gloo on CPUs; --batch-size is the global batch):
   torchrun --standalone --nproc_per_node 4 -m gopolicy train --data SHARDS --out RUN
@@ -24,14 +29,17 @@ def _bool_flag(p, name, help_text):
 
 
 def add_parser(sub, name: str):
-    p = sub.add_parser(name, help="train the policy network on prepared shards",
+    p = sub.add_parser(name, help="train the policy network (prepared shards or SGF streamed)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                        argument_default=S)
-    p.add_argument("--data", required=True, help="prepared shard directory (gopolicy prepare --out)")
+    p.add_argument("--data", help="prepared shard directory (gopolicy prepare --out); with --sgf: validate on "
+                   "its val split")
+    p.add_argument("--sgf", nargs="+", metavar="PATH", help="stream from SGF files, folders and archives (as "
+                   "prepare takes them) instead of shards; held-out games by prepare's game hash")
     p.add_argument("--out", required=True, help="run directory (checkpoints, metrics.jsonl, plots)")
     p.add_argument("--recipe", choices=["alphago", "fast"],
-                   help="alphago: SGD lr 0.003 batch 16 (the paper); fast: batch 256, Nesterov SGD, "
-                        "warm-up + cosine, bf16 (default: fast)")
+                   help="alphago: SGD lr 0.003 batch 16 (the paper); fast: batch 256, AdamW lr 1e-3, "
+                        "warm-up + cosine, clip 1, bf16 where the device has it (default: fast)")
     g = p.add_argument_group("model")
     g.add_argument("--filters", type=int, help="filters per layer k (default 192)")
     g.add_argument("--layers", type=int, help="convolutional layers (default 13)")
@@ -54,10 +62,22 @@ def add_parser(sub, name: str):
                    help="positions to train on (total; default: one epoch)")
     g.add_argument("--log-every", dest="log_every", type=int, help="steps between progress lines (default 50)")
     g.add_argument("--eval-every", dest="eval_every", type=int, help="steps between validations (0: off; 1000)")
-    g.add_argument("--eval-positions", dest="eval_positions", type=int, help="validation positions (4096)")
+    g.add_argument("--eval-positions", dest="eval_positions", type=int, help="validation positions, spread evenly (4096; 0: all)")
     g.add_argument("--ckpt-every", dest="ckpt_every", type=int, help="steps between checkpoints (default 1000)")
+    g.add_argument("--ckpt-minutes", dest="ckpt_minutes", type=float,
+                   help="also checkpoint after this many minutes (default 1: a killed run loses at most that)")
+    g.add_argument("--time-limit", dest="time_limit", type=float, metavar="MINUTES",
+                   help="end cleanly (checkpoint, export, metrics, plot) by this wall-clock time, counted over "
+                        "all sessions of the run; alone, it also sets the length of the lr schedule")
     g.add_argument("--split", help="training split (default train)")
     g.add_argument("--val-split", dest="val_split", help="validation split (default val)")
+    g = p.add_argument_group("data feeding")
+    g.add_argument("--workers", type=int, help="loader processes (default: cores less one with --sgf; 0 with "
+                   "--data: the main process and a read-ahead thread)")
+    g.add_argument("--shuffle", type=int, metavar="POSITIONS",
+                   help="--sgf: shuffle buffer per worker, in positions (default 65536, ~300 games)")
+    g.add_argument("--val-fraction", dest="val_fraction", type=float, help="--sgf: held-out val share (0.01)")
+    g.add_argument("--test-fraction", dest="test_fraction", type=float, help="--sgf: held-out test share (0.01)")
     g = p.add_argument_group("system")
     g.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     g.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
@@ -76,13 +96,21 @@ def add_parser(sub, name: str):
 
 def run(args) -> int:
     from gopolicy.net.checkpoint import CheckpointError
-    from gopolicy.corpus.shards import ShardError
+    from gopolicy.corpus.feed_workers import FeedError
+    from gopolicy.corpus.shard_format import ShardError
     from gopolicy.training.loop import TrainingDiverged, config_from_args, train
 
     cfg, explicit = config_from_args(args)
     try:
         train(cfg, explicit)
-    except (ShardError, CheckpointError, TrainingDiverged, FileExistsError, ValueError) as exc:
+    except (ShardError, CheckpointError, TrainingDiverged, FeedError, FileExistsError, FileNotFoundError,
+            ValueError) as exc:
         print(f"gopolicy train: error: {exc}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:
+        if "DataLoader worker" not in str(exc):  # a feed worker died (raised by torch's SIGCHLD handler)
+            raise
+        print(f"gopolicy train: error: data feed: {str(exc).splitlines()[0]}; the last checkpoint is in "
+              f"{cfg.out} (--resume continues it)", file=sys.stderr)
         return 1
     return 0

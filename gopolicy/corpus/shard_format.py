@@ -1,8 +1,9 @@
-"""The on-disk format of prepared shards (see SPEC "Prepared shards").
+"""The on-disk format of prepared shards.
 
-Shared by the writer (:mod:`gopolicy.corpus.prepare`) and the reader
-(:mod:`gopolicy.corpus.shards`): the meta dtype, game hashing and splits, rank
-parsing, atomic manifest writing and shard verification.
+Shared by the writer (:mod:`gopolicy.corpus.prepare`), the reader
+(:mod:`gopolicy.corpus.shard_set`) and the SGF stream (:mod:`gopolicy.corpus.stream`):
+the format constants, the meta dtype, game hashing and splits, the one manifest
+reader and sha256 helper, atomic writes and shard verification.
 
     DIR/manifest.json          {"format": "gopolicy-shards", "version": 1, ..., "complete": true}
     DIR/<name>.planes.npy      uint8 (n, packed_bytes)
@@ -39,10 +40,6 @@ META_DTYPE = np.dtype([
 
 PLANES_SUFFIX = ".planes.npy"
 META_SUFFIX = ".meta.npy"
-
-
-def packed_bytes(num_planes: int, size: int = 19) -> int:
-    return (num_planes * size * size + 7) // 8
 
 
 # ---------------------------------------------------------------- games, splits
@@ -114,16 +111,36 @@ def file_sha256(path: str, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
-def read_manifest(directory: str) -> dict | None:
-    """The manifest, or None if there is none (or it cannot be read)."""
-    path = os.path.join(directory, MANIFEST)
+class ShardError(Exception):
+    """A shard directory that cannot be used (no manifest, wrong format, no usable shard)."""
+
+
+def read_manifest(directory, required: bool = False) -> dict | None:
+    """The manifest of a prepared directory, the one reader for writer and reader.
+
+    ``required=False`` (prepare deciding whether to resume): None when there is
+    no manifest or it is not one of ours. ``required=True`` (training, eval):
+    :class:`ShardError` saying what is wrong, and the version is checked too."""
+    path = os.path.join(os.fspath(directory), MANIFEST)
+    if not os.path.isfile(path):
+        if not required:
+            return None
+        raise ShardError(f"{directory}: no {MANIFEST}; prepare shards with "
+                         f"`gopolicy prepare SGF... --out {directory}`")
     try:
         with open(path, encoding="utf-8") as f:
             m = json.load(f)
-    except (OSError, ValueError):
-        return None
+    except (OSError, ValueError) as exc:
+        if not required:
+            return None
+        raise ShardError(f"{path}: unreadable manifest ({exc})") from exc
     if not isinstance(m, dict) or m.get("format") != FORMAT:
-        return None
+        if not required:
+            return None
+        got = m.get("format") if isinstance(m, dict) else type(m).__name__
+        raise ShardError(f"{path}: not a gopolicy shard manifest (format {got!r})")
+    if required and m.get("version") != VERSION:
+        raise ShardError(f"{path}: shard format version {m.get('version')}, this reader reads {VERSION}")
     return m
 
 

@@ -1,11 +1,16 @@
-"""Supervised training of the policy network on prepared shards (``gopolicy train``).
+"""Supervised training of the policy network (``gopolicy train``).
 
-One readable loop in the style of nanoGPT's train.py; DDP, autocast and
-torch.compile sit behind flags.
+One readable loop in the style of nanoGPT's train.py: the setup is in
+:mod:`gopolicy.training.setup`, one optimizer step in :mod:`gopolicy.training.step`,
+progress lines, metrics and validation in :mod:`gopolicy.training.reporting`.
+DDP, autocast and torch.compile sit behind flags. The data come from prepared
+shards (``--data``) or are streamed from SGF by worker processes (``--sgf``,
+:mod:`gopolicy.corpus.stream`).
 
 Single process::
 
     gopolicy train --data /work/state/shards --out /work/state/runs/fast --recipe fast --max-samples 2000000
+    gopolicy train --sgf ../shared/data/sgf/train --out runs/stream --time-limit 60   # no shards
 
 Several processes on one machine (DDP: nccl on GPUs, gloo on CPUs; each rank
 reads a disjoint part of every global batch; only rank 0 logs and checkpoints)::
@@ -26,173 +31,95 @@ Outputs in RUN_DIR: ``ckpt.pt`` (latest checkpoint, atomic), ``metrics.jsonl``
 (one JSON object per log/eval point), ``config.json``, and at the end
 ``policy.pt`` (fp16 weights only, what ``data/bundled/policy.pt`` is),
 ``summary.json`` and ``curves.png``. ``--resume`` continues from ``ckpt.pt``
-exactly where it stopped (model, optimizer, data position, RNG states).
+exactly where it stopped (model, optimizer, data position, RNG states; an SGF
+stream restarts at the oldest game whose positions were not all used, see
+:mod:`gopolicy.corpus.stream`). ``--time-limit MINUTES`` ends the run cleanly
+(checkpoint, export, metrics, plot) within that time, counted over all its
+sessions; without a length, the lr schedule then follows the clock. A
+checkpoint is also written every ``--ckpt-minutes`` (1), so a killed run loses
+at most that.
 """
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from gopolicy.progress import format_duration
+from gopolicy.training.config import TrainConfig, config_from_args, resolve_config
+from gopolicy.training.setup import CKPT_NAME, METRICS_NAME, WEIGHTS_NAME, Run, setup_run
+from gopolicy.training.step import MAX_BAD_STEPS, DivergenceGuard, TrainingDiverged, train_step
 
-CKPT_NAME = "ckpt.pt"
-WEIGHTS_NAME = "policy.pt"
-METRICS_NAME = "metrics.jsonl"
-MAX_BAD_STEPS = 10  # consecutive non-finite steps before giving up
+__all__ = ["CKPT_NAME", "MAX_BAD_STEPS", "METRICS_NAME", "WEIGHTS_NAME", "TrainConfig", "TrainingDiverged",
+           "config_from_args", "resolve_config", "train"]
 
 
-class TrainingDiverged(RuntimeError):
-    """Loss or gradients stayed NaN/inf: the run diverged."""
+class Clock:
+    """The run's time budget (``--time-limit``) and time-based checkpoints."""
+
+    def __init__(self, run: Run, t_entry: float):
+        self.run, self.t_entry = run, t_entry
+        self.limit_s = run.cfg.time_limit * 60.0 if run.cfg.time_limit else None
+        self.eval_s = self.save_s = 0.0   # the last validation and checkpoint took this long
+        self.last_ckpt = time.time()
+
+    def elapsed(self) -> float:
+        return self.run.train_seconds + time.time() - self.t_entry
+
+    def left(self) -> float | None:
+        return None if self.limit_s is None else self.limit_s - self.elapsed()
+
+    def fraction(self) -> float:
+        return min(1.0, self.elapsed() / self.limit_s)
+
+    def out_of_time(self) -> bool:
+        if self.limit_s is None:
+            return False
+        reserve = 1.5 * (self.eval_s + self.save_s)   # the end needs one more of each
+        stop = self.elapsed() + reserve >= self.limit_s
+        if self.run.ddp:  # every rank stops at the same step
+            import torch
+            import torch.distributed as dist
+            flag = torch.tensor([float(stop)], device=self.run.dev.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            stop = bool(flag.item())
+        return stop
+
+    def ckpt_due(self) -> bool:
+        m = self.run.cfg.ckpt_minutes
+        return bool(m) and time.time() - self.last_ckpt >= 60.0 * m
 
 
-@dataclass
-class TrainConfig:
-    data: str
-    out: str
-    recipe: str = "fast"
-    split: str = "train"
-    val_split: str = "val"
-    model: str = "alphago_policy"
-    filters: int = 192
-    layers: int = 13
-    planes: int = 48
-    # recipe overrides (None: the recipe's value)
-    batch_size: int | None = None
-    lr: float | None = None
-    optimizer: str | None = None
-    momentum: float | None = None
-    weight_decay: float | None = None
-    schedule: str | None = None
-    warmup_frac: float | None = None
-    halve_every: int | None = None
-    grad_clip: float | None = None
-    label_smoothing: float | None = None
-    augment: bool | None = None
-    # length and cadence
-    max_steps: int | None = None
-    max_samples: int | None = None
-    log_every: int = 50
-    eval_every: int = 1000
-    eval_positions: int = 4096
-    ckpt_every: int = 1000
-    # system
-    device: str = "auto"
-    precision: str = "auto"
-    compile: bool = False
-    seed: int = 1
-    resume: bool = False
-    init: str | None = None
-    verify_data: bool = False
-    plot: bool = True
-    threads: int | None = None
-    extra: dict = field(default_factory=dict)
-
-    RECIPE_FIELDS = ("batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule", "warmup_frac",
-                     "halve_every", "grad_clip", "label_smoothing", "augment")
-
-
-# ---------------------------------------------------------------------------
-# small helpers
-# ---------------------------------------------------------------------------
-
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def _append_jsonl(path: Path, record: dict) -> None:
-    with open(path, "a") as f:
-        f.write(json.dumps(record) + "\n")
-        f.flush()
-
-
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop records logged after ``step`` (they will be recomputed after a resume)."""
-    if not path.exists():
-        return
-    keep = []
-    for line in path.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue  # a line torn by kill -9
-        if int(rec.get("step", 0)) <= step:
-            keep.append(line)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(x + "\n" for x in keep))
-    os.replace(tmp, path)
-
-
-def _setup_distributed():
-    """(rank, local_rank, world_size); initialises the process group under torchrun."""
-    import torch
-    import torch.distributed as dist
-
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 0, 1
-    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() and os.environ.get("GOPOLICY_DDP_BACKEND") != "gloo" else "gloo"
-        dist.init_process_group(backend=backend)
-    return rank, local, world
-
-
-def resolve_config(cfg: TrainConfig, stored: dict | None, explicit: set[str]):
-    """Merge a resumed run's stored config with explicitly given flags.
-
-    Order: recipe defaults < stored (resumed) config < flags given explicitly.
-    Returns ``(cfg, recipe)``.
-    """
+def lr_now(run: Run, clock: Clock) -> float:
     from gopolicy.training import recipes
 
-    if stored:
-        for k, v in stored.items():
-            if k in ("data", "out", "resume") or k not in TrainConfig.__dataclass_fields__:
-                continue
-            if k not in explicit:
-                setattr(cfg, k, v)
-    overrides = {k: getattr(cfg, k) for k in TrainConfig.RECIPE_FIELDS}
-    recipe = recipes.get_recipe(cfg.recipe, **overrides)
-    return cfg, recipe
+    if run.total_steps:
+        return recipes.lr_at(run.recipe, run.step, run.total_steps)
+    if run.recipe.schedule == "cosine":  # a run with only a time limit: the schedule follows the clock
+        return recipes.lr_at(run.recipe, int(clock.fraction() * 1_000_000), 1_000_000)
+    return recipes.lr_at(run.recipe, run.step, 1 << 62)
 
 
-# ---------------------------------------------------------------------------
-# validation pass
-# ---------------------------------------------------------------------------
+def save(run: Run, clock: Clock, rep, lr: float, final: bool = False) -> float:
+    """The training checkpoint (rank 0; atomic)."""
+    from gopolicy.net import checkpoint as ckpt_mod
 
-def validate(model, shards, dev, *, planes: int, batch_size: int, max_positions: int,
-             rank: int = 0, world: int = 1):
-    """(mean loss, top-1, positions) on a fixed, evenly spread subset of ``shards``."""
-    import torch
-    import torch.nn.functional as F
+    t0 = time.time()
+    if run.master:
+        ckpt_mod.save_checkpoint(
+            run.ckpt_path, model=run.raw_model, model_config=run.model_config, optimizer=run.optimizer,
+            scheduler={"schedule": run.recipe.schedule, "peak_lr": run.recipe.lr, "total_steps": run.total_steps,
+                       "lr": lr, "recipe": run.recipe.to_dict(), "train_seconds": clock.elapsed()},
+            scaler=run.scaler, step=run.step, samples=run.samples, data_state=run.loader.state_dict(),
+            train_config=run.cfg_dict, metrics={"last_val": rep.last_val, "final": final})
+    clock.last_ckpt = time.time()
+    rep.pause(time.time() - t0)
+    return time.time() - t0
 
-    from gopolicy.net.device import autocast
-    from gopolicy.corpus.shards import iter_eval_batches, model_input, to_device
 
-    was_training = model.training
-    model.eval()
-    tot = torch.zeros(3, dtype=torch.float64, device=dev.device)
-    with torch.inference_mode():
-        for packed, meta in iter_eval_batches(shards, batch_size, num_planes=planes,
-                                              max_positions=max_positions, rank=rank, world_size=world):
-            b = to_device(packed, meta, None, planes, dev.device, board_size=shards.board_size)
-            with autocast(dev):
-                logits = model(model_input(b.x, dev.channels_last))
-            logits = logits.float()
-            tot[0] += F.cross_entropy(logits, b.target, reduction="sum").double()
-            tot[1] += (logits.argmax(1) == b.target).sum()
-            tot[2] += len(b.target)
-    if world > 1:
-        import torch.distributed as dist
-        dist.all_reduce(tot)
-    model.train(was_training)
-    n = max(1.0, float(tot[2]))
-    return float(tot[0]) / n, float(tot[1]) / n, int(tot[2])
+def _feed_stats(run: Run) -> dict | None:
+    st = getattr(run.loader, "stats", None)
+    return {"games": st["games"], "positions": st["positions"], "skipped": dict(st["skipped"])} if st else None
 
 
 # ---------------------------------------------------------------------------
@@ -201,268 +128,86 @@ def validate(model, shards, dev, *, planes: int, batch_size: int, max_positions:
 
 def train(cfg: TrainConfig, explicit: set[str] | None = None) -> dict:
     """Run (or resume) training; returns the summary dict (rank 0 also writes it)."""
-    import torch
-    import torch.nn.functional as F
+    from gopolicy.training.reporting import Reporter
 
-    from gopolicy.net import checkpoint as ckpt_mod
-    from gopolicy.training import recipes
-    from gopolicy.net.device import autocast, make_grad_scaler, select_device
-    from gopolicy.corpus.shards import ShardError, ShardLoader, ShardSet, model_input
-
-    explicit = set(explicit or ())
-    rank, local_rank, world = _setup_distributed()
-    master = rank == 0
-    ddp = world > 1
-    say = _log if master else (lambda msg: None)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-
-    # -- device -----------------------------------------------------------
-    requested = cfg.device
-    if ddp and torch.cuda.is_available() and requested in ("auto", "cuda"):
-        requested = f"cuda:{local_rank}"
-    dev = select_device(requested, cfg.precision)
-    if dev.device.type == "cuda":
-        torch.cuda.set_device(dev.device)
-
-    # -- run dir, resume --------------------------------------------------
-    out = Path(cfg.out)
-    ckpt_path = out / CKPT_NAME
-    metrics_path = out / METRICS_NAME
-    resume_ck = None
-    if cfg.resume and ckpt_path.exists():
-        resume_ck = ckpt_mod.load_checkpoint(ckpt_path)
-        if resume_ck.get("kind") != "train":
-            raise ckpt_mod.CheckpointError(f"{ckpt_path}: an exported weights file, not a training checkpoint")
-    elif cfg.resume:
-        say(f"[train] --resume: no {ckpt_path} yet, starting a new run")
-    elif ckpt_path.exists():
-        raise FileExistsError(f"{out} already holds a checkpoint ({CKPT_NAME}); pass --resume to continue it "
-                              "or choose another --out")
-    cfg, recipe = resolve_config(cfg, resume_ck.get("train_config") if resume_ck else None, explicit)
-    init_ck = None
-    if cfg.init and not resume_ck:
-        # warm start: weights (and so the architecture) from a checkpoint or weights file,
-        # a fresh optimizer, schedule and data order (a new run, e.g. a longer schedule)
-        init_ck = ckpt_mod.load_checkpoint(cfg.init)
-    src_ck = resume_ck or init_ck
-    if src_ck:  # the network is the checkpoint's, whatever the flags say
-        mc = src_ck["model_config"]
-        cfg.model, cfg.planes, cfg.filters, cfg.layers = mc["name"], mc["planes"], mc["filters"], mc["layers"]
-    if master:
-        out.mkdir(parents=True, exist_ok=True)
-        for stale in out.glob(f".{CKPT_NAME}.tmp-*"):
-            stale.unlink(missing_ok=True)
-    if recipe.batch_size % world:
-        raise ValueError(f"--batch-size {recipe.batch_size} (global) is not divisible by {world} ranks")
-
-    # -- data -------------------------------------------------------------
-    train_set = ShardSet(cfg.data, cfg.split, verify=cfg.verify_data, warn=say if master else (lambda m: None))
-    if not 1 <= cfg.planes <= train_set.num_planes:
-        raise ValueError(f"--planes {cfg.planes}: the shards hold {train_set.num_planes} planes")
-    loader = ShardLoader(train_set, recipe.batch_size, rank=rank, world_size=world, seed=cfg.seed,
-                         augment=recipe.augment, num_planes=cfg.planes, device=dev.device,
-                         pin_memory=dev.pin_memory, non_blocking=dev.non_blocking)
-    try:
-        val_set = ShardSet(cfg.data, cfg.val_split, warn=lambda m: None) if cfg.eval_every else None
-    except ShardError as exc:
-        say(f"[train] no validation: {exc}")
-        val_set = None
-    if cfg.max_steps:
-        total_steps = int(cfg.max_steps)
-    elif cfg.max_samples:
-        total_steps = math.ceil(int(cfg.max_samples) / recipe.batch_size)
-    else:
-        total_steps = loader.steps_per_epoch  # one epoch
-
-    # -- model --------------------------------------------------------------
-    model_config = {"name": cfg.model, "planes": cfg.planes, "filters": cfg.filters, "layers": cfg.layers,
-                    "board_size": train_set.board_size}
-    if src_ck:
-        model_config = dict(src_ck["model_config"])
-    torch.manual_seed(cfg.seed)  # same init on every rank (DDP also broadcasts rank 0's)
-    raw_model = ckpt_mod.build_model(model_config)
-    if src_ck:  # exported weights may be fp16: load_state_dict casts to the model's dtype
-        raw_model.load_state_dict(src_ck["model"])
-        if init_ck:
-            say(f"[train] initialised from {cfg.init}")
-    raw_model = dev.prepare_model(raw_model)
-    raw_model.train()
-    optimizer = recipes.make_optimizer(recipe, raw_model)
-    scaler = make_grad_scaler(dev)
-    step, samples = 0, 0
-    if resume_ck:
-        optimizer.load_state_dict(resume_ck["optimizer"])
-        for g, wd in zip(optimizer.param_groups, (recipe.weight_decay, 0.0)):
-            g["weight_decay"] = wd  # a changed --weight-decay applies on resume too
-        if resume_ck.get("scaler") and scaler.is_enabled():
-            scaler.load_state_dict(resume_ck["scaler"])
-        loader.load_state_dict(resume_ck["data"])
-        step, samples = int(resume_ck["step"]), int(resume_ck["samples"])
-        ckpt_mod.restore_rng_state(resume_ck["rng"])
-        if master:
-            _truncate_metrics(metrics_path, step)
-        say(f"[train] resumed {ckpt_path} at step {step:,} ({samples:,} samples)")
-    model = raw_model
-    if cfg.compile:
-        model = torch.compile(model)
-    if ddp:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-        model = DDP(model, device_ids=[dev.device.index] if dev.device.type == "cuda" else None)
-    params = [p for p in raw_model.parameters() if p.requires_grad]
-    n_params = sum(p.numel() for p in params)
-
-    cfg_dict = {k: v for k, v in asdict(cfg).items() if k != "extra"}
-    if master:
-        (out / "config.json").write_text(json.dumps({"train": cfg_dict, "recipe": recipe.to_dict(),
-                                                     "model": model_config, "world_size": world,
-                                                     "device": dev.describe()}, indent=1))
-    say(f"[train] {model_config['name']} k={model_config['filters']} layers={model_config['layers']} "
-        f"planes={model_config['planes']} ({n_params:,} parameters) on {dev.describe()}, world {world}")
-    say(f"[train] recipe {recipe.name}: batch {recipe.batch_size}, {recipe.optimizer}"
-        f"{' nesterov' if recipe.optimizer == 'sgd' and recipe.nesterov and recipe.momentum else ''}"
-        f"{' momentum %g' % recipe.momentum if recipe.optimizer == 'sgd' and recipe.momentum else ''} "
-        f"lr {recipe.lr:g} ({recipe.schedule}), "
-        f"wd {recipe.weight_decay:g}, clip {recipe.grad_clip}, {len(train_set):,} training positions, "
-        f"{total_steps:,} steps = {total_steps * recipe.batch_size:,} samples")
-
-    def save(final: bool = False):
-        if not master:
-            return
-        ckpt_mod.save_checkpoint(
-            ckpt_path, model=raw_model, model_config=model_config, optimizer=optimizer,
-            scheduler={"schedule": recipe.schedule, "peak_lr": recipe.lr, "total_steps": total_steps,
-                       "lr": lr, "recipe": recipe.to_dict()},
-            scaler=scaler, step=step, samples=samples, data_state=loader.state_dict(), train_config=cfg_dict,
-            metrics={"last_val": last_val, "final": final})
-
-    # -- the loop -----------------------------------------------------------
+    t_entry = time.time()
+    run = setup_run(cfg, set(explicit or ()))
+    cfg = run.cfg
+    rep, guard, clock = Reporter(run), DivergenceGuard(run.say), Clock(run, t_entry)
     step_sleep = float(os.environ.get("GOPOLICY_TEST_STEP_SLEEP", "0") or 0)  # test hook (kill -9 test)
-    acc = torch.zeros(3, dtype=torch.float64, device=dev.device)  # loss sum, correct, count
-    bad_steps, skipped_total = 0, 0
-    last_val = None
-    lr = recipes.lr_at(recipe, step, total_steps)
-    t_start = time.time()
-    t_mark, step_mark, paused = time.time(), step, 0.0
-    start_step = step
-    while step < total_steps:
-        lr = recipes.lr_at(recipe, step, total_steps)
-        for g in optimizer.param_groups:
-            g["lr"] = lr
-        batch = loader.next_batch()
-        x = model_input(batch.x, dev.channels_last)
-        with autocast(dev):
-            logits = model(x)
-        loss = F.cross_entropy(logits.float(), batch.target, label_smoothing=recipe.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)
-        gnorm = torch.nn.utils.clip_grad_norm_(params, recipe.grad_clip if recipe.grad_clip else float("inf"))
-        finite = bool(torch.isfinite(gnorm)) and bool(torch.isfinite(loss.detach()))
-        if scaler.is_enabled():
-            scaler.step(optimizer)  # skips the update itself on inf/NaN gradients
-            scaler.update()
-            finite = finite or bool(torch.isfinite(loss.detach()))  # an overflow is not divergence
-        elif finite:
-            optimizer.step()
-        if finite:
-            bad_steps = 0
-            with torch.no_grad():
-                acc[0] += loss.detach().double() * len(batch.target)
-                acc[1] += (logits.detach().argmax(1) == batch.target).sum()
-                acc[2] += len(batch.target)
-        else:
-            bad_steps += 1
-            skipped_total += 1
-            say(f"[train] step {step}: non-finite loss/gradients (loss {float(loss.detach()):.4g}, grad norm "
-                f"{float(gnorm):.4g}); update skipped")
-            if bad_steps >= MAX_BAD_STEPS:
-                raise TrainingDiverged(
-                    f"training diverged: {bad_steps} consecutive steps with NaN/inf loss or gradients at step "
-                    f"{step} (lr {lr:g}). The plain ReLU network has no normalisation; lower --lr (safe peaks: "
-                    f"AdamW {recipes.DEFAULT_LR['adamw']:g}, Nesterov SGD {recipes.DEFAULT_LR['sgd']:g}), keep "
-                    f"--grad-clip, or --resume from the last checkpoint with a smaller --lr.")
-        step += 1
-        samples += recipe.batch_size
+    start_step = run.step
+    lr = lr_now(run, clock)
+    done = run.total_steps is not None and run.step >= run.total_steps or clock.out_of_time()
+    while not done:
+        lr = lr_now(run, clock)
+        batch = run.loader.next_batch()
+        res = train_step(run, batch, lr)
+        guard.check(res, run.step, lr)
+        rep.add(res, batch)
+        run.step += 1
+        run.samples += run.recipe.batch_size
         if step_sleep:
             time.sleep(step_sleep)
 
-        last = step == total_steps
-        if step % cfg.log_every == 0 or last:
-            tot = acc.clone()
-            if ddp:
-                import torch.distributed as dist
-                dist.all_reduce(tot)
-            now = time.time()
-            dt = max(1e-9, now - t_mark - paused)
-            rate = (step - step_mark) * recipe.batch_size / dt
-            n = max(1.0, float(tot[2]))
-            rec = {"step": step, "samples": samples, "loss": float(tot[0]) / n, "top1": float(tot[1]) / n,
-                   "lr": lr, "samples_per_s": rate, "wall": now - t_start, "skipped": skipped_total}
-            eta = (total_steps - step) * recipe.batch_size / rate if rate > 0 else float("inf")
-            say(f"step {step:,}/{total_steps:,} | samples {samples:,} | loss {rec['loss']:.4f} | "
-                f"top1 {100 * rec['top1']:.2f}% | lr {lr:.3g} | {rate:,.1f} samples/s | ETA {format_duration(eta)}")
-            if master:
-                _append_jsonl(metrics_path, rec)
-            acc.zero_()
-            t_mark, step_mark, paused = time.time(), step, 0.0
-        if val_set is not None and cfg.eval_every and (step % cfg.eval_every == 0 or last):
+        done = (run.total_steps is not None and run.step >= run.total_steps) or clock.out_of_time()
+        if run.step % cfg.log_every == 0 or done:
+            rep.progress(lr, guard.skipped, clock.left(), _feed_stats(run))
+        if run.val_set is not None and cfg.eval_every and (run.step % cfg.eval_every == 0 or done):
             t0 = time.time()
-            vloss, vtop1, vn = validate(raw_model, val_set, dev, planes=cfg.planes,
-                                        batch_size=min(256, max(recipe.batch_size, 64)),
-                                        max_positions=cfg.eval_positions, rank=rank, world=world)
-            last_val = {"val_loss": vloss, "val_top1": vtop1, "val_positions": vn}
-            say(f"eval step {step:,} | val loss {vloss:.4f} | val top1 {100 * vtop1:.2f}% ({vn:,} positions)")
-            if master:
-                _append_jsonl(metrics_path, {"step": step, "samples": samples, **last_val,
-                                             "wall": time.time() - t_start})
-            paused += time.time() - t0
-        if (cfg.ckpt_every and step % cfg.ckpt_every == 0) or last:
-            t0 = time.time()
-            save(final=last)
-            paused += time.time() - t0
+            rep.evaluate()
+            clock.eval_s = time.time() - t0
+        if (cfg.ckpt_every and run.step % cfg.ckpt_every == 0) or done or clock.ckpt_due():
+            clock.save_s = save(run, clock, rep, lr, final=done)
+    return finish(run, clock, rep, lr, start_step, guard.skipped)
 
-    # -- the end --------------------------------------------------------------
-    summary = {"step": step, "samples": samples, "total_steps": total_steps, "world_size": world,
-               "wall": time.time() - t_start, "steps_this_session": step - start_step,
-               "skipped_steps": skipped_total, "last_val": last_val, "device": dev.describe()}
-    if ddp:
+
+def finish(run: Run, clock: Clock, rep, lr: float, start_step: int, skipped: int) -> dict:
+    """Final checkpoint, fp16 export, summary and curves."""
+    from gopolicy.net import checkpoint as ckpt_mod
+    from gopolicy.training.setup import log
+
+    summary = {"step": run.step, "samples": run.samples, "total_steps": run.total_steps, "world_size": run.world,
+               "wall": time.time() - clock.t_entry, "train_seconds": clock.elapsed(),
+               "steps_this_session": run.step - start_step, "skipped_steps": skipped,
+               "last_val": rep.last_val, "device": run.dev.describe(),
+               "stopped_by": "time limit" if run.total_steps is None or run.step < run.total_steps else "length"}
+    feed = _feed_stats(run)
+    if feed:
+        summary["feed"] = feed
+    if run.ddp:
+        import torch
         import torch.distributed as dist
-        flat = torch.cat([p.detach().float().reshape(-1) for p in raw_model.parameters()])
+        flat = torch.cat([p.detach().float().reshape(-1) for p in run.raw_model.parameters()])
         ref = flat.clone()
         dist.broadcast(ref, 0)
         diff = (flat - ref).abs().max()
         dist.all_reduce(diff, op=dist.ReduceOp.MAX)
         summary["rank_weight_max_abs_diff"] = float(diff)
-        say(f"[train] ranks in sync: max |w_rank - w_0| = {float(diff):.3g}")
+        run.say(f"[train] ranks in sync: max |w_rank - w_0| = {float(diff):.3g}")
         dist.barrier()
-    loader.close()
-    if master:
-        if step > start_step or not ckpt_path.exists():
-            save(final=True)
-        ckpt_mod.export_weights(ckpt_path, out / WEIGHTS_NAME)
+    run.loader.close()
+    out = run.out
+    if run.master:
+        if run.step > start_step or not run.ckpt_path.exists():
+            save(run, clock, rep, lr, final=True)
+        ckpt_mod.export_weights(run.ckpt_path, out / WEIGHTS_NAME)
         (out / "summary.json").write_text(json.dumps(summary, indent=1))
-        if cfg.plot:
+        if run.cfg.plot:
             try:
                 from gopolicy.training.plotting import plot_runs
                 plot_runs([out], out / "curves.png")
             except Exception as exc:
-                say(f"[train] plotting failed: {exc}")
-        say(f"[train] done: {step:,} steps, {samples:,} samples; checkpoint {ckpt_path}, "
-            f"weights {out / WEIGHTS_NAME}")
-    if ddp:
+                log(f"[train] plotting failed: {exc}")
+        if feed:
+            log(f"[train] fed {feed['games']:,} games, {feed['positions']:,} positions; skipped "
+                f"{sum(v for k, v in feed['skipped'].items() if k != 'held out'):,} "
+                f"{feed['skipped']}")
+        log(f"[train] done: {run.step:,} steps, {run.samples:,} samples ({summary['stopped_by']}); "
+            f"checkpoint {run.ckpt_path}, weights {out / WEIGHTS_NAME}")
+    if run.ddp:
         import torch.distributed as dist
         dist.destroy_process_group()
     return summary
-
-
-def config_from_args(args) -> tuple[TrainConfig, set[str]]:
-    """TrainConfig from parsed ``gopolicy train`` arguments, and the set of fields
-    given explicitly (they win over a resumed checkpoint's stored config)."""
-    fields = TrainConfig.__dataclass_fields__
-    values = {k: getattr(args, k) for k in fields if k != "extra" and hasattr(args, k)}
-    cfg = TrainConfig(**values)
-    return cfg, set(values)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,89 @@
+"""What a training run is asked to do (``gopolicy train`` flags), and how a
+resumed run's stored settings merge with the flags given again."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TrainConfig:
+    data: str | None = None          # prepared shard directory (or None with sgf)
+    out: str = ""
+    sgf: list | None = None          # SGF files, folders, archives streamed (train --sgf)
+    recipe: str = "fast"
+    split: str = "train"
+    val_split: str = "val"
+    model: str = "alphago_policy"
+    filters: int = 192
+    layers: int = 13
+    planes: int = 48
+    # recipe overrides (None: the recipe's value)
+    batch_size: int | None = None
+    lr: float | None = None
+    optimizer: str | None = None
+    momentum: float | None = None
+    weight_decay: float | None = None
+    schedule: str | None = None
+    warmup_frac: float | None = None
+    halve_every: int | None = None
+    grad_clip: float | None = None
+    label_smoothing: float | None = None
+    augment: bool | None = None
+    # length and cadence
+    max_steps: int | None = None
+    max_samples: int | None = None
+    time_limit: float | None = None  # minutes of the whole run (all sessions): stop cleanly then
+    log_every: int = 50
+    eval_every: int = 1000
+    eval_positions: int = 4096
+    ckpt_every: int = 1000
+    ckpt_minutes: float = 1.0        # also checkpoint when this much time passed (a kill loses at most that)
+    # data feeding
+    workers: int | None = None       # loader processes (None: cores - 1 for --sgf, 0 for shards)
+    shuffle: int | None = None       # --sgf: shuffle buffer positions per worker
+    val_fraction: float = 0.01       # --sgf: held-out shares by game hash, as prepare's
+    test_fraction: float = 0.01
+    # system
+    device: str = "auto"
+    precision: str = "auto"
+    compile: bool = False
+    seed: int = 1
+    resume: bool = False
+    init: str | None = None
+    verify_data: bool = False
+    plot: bool = True
+    threads: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    RECIPE_FIELDS = ("batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule", "warmup_frac",
+                     "halve_every", "grad_clip", "label_smoothing", "augment")
+    # where the data is read from is given anew each time, never taken from a checkpoint
+    NOT_STORED = ("data", "sgf", "out", "resume", "workers")
+
+
+def resolve_config(cfg: TrainConfig, stored: dict | None, explicit: set[str]):
+    """Merge a resumed run's stored config with explicitly given flags.
+
+    Order: recipe defaults < stored (resumed) config < flags given explicitly.
+    Returns ``(cfg, recipe)``.
+    """
+    from gopolicy.training import recipes
+
+    if stored:
+        for k, v in stored.items():
+            if k in TrainConfig.NOT_STORED or k not in TrainConfig.__dataclass_fields__:
+                continue
+            if k not in explicit:
+                setattr(cfg, k, v)
+    overrides = {k: getattr(cfg, k) for k in TrainConfig.RECIPE_FIELDS}
+    recipe = recipes.get_recipe(cfg.recipe, **overrides)
+    return cfg, recipe
+
+
+def config_from_args(args) -> tuple[TrainConfig, set[str]]:
+    """TrainConfig from parsed ``gopolicy train`` arguments, and the set of fields
+    given explicitly (they win over a resumed checkpoint's stored config)."""
+    fields = TrainConfig.__dataclass_fields__
+    values = {k: getattr(args, k) for k in fields if k != "extra" and hasattr(args, k)}
+    cfg = TrainConfig(**values)
+    return cfg, set(values)
