@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gopolicy.corpus import stream
+from gopolicy.corpus import sgf, stream
 from gopolicy.corpus.batches import to_device
 from gopolicy.corpus.prepare import prepare
 from gopolicy.corpus.shard_set import ShardSet
@@ -151,8 +151,8 @@ def test_corrupt_archive_mid_stream_is_a_counted_skip(tmp_path, plan):
     finally:
         loader.close()
     skipped = loader.stats["skipped"]
-    assert skipped.get(stream.BAD_ARCHIVE) == 1, skipped    # the break, counted once (not once per worker)
-    assert sum(v for k, v in skipped.items() if k != stream.BAD_ARCHIVE) >= 1   # the bad record
+    assert skipped.get(sgf.BAD_ARCHIVE) == 1, skipped    # the break, counted once (not once per worker)
+    assert sum(v for k, v in skipped.items() if k != sgf.BAD_ARCHIVE) >= 1   # the bad record
     assert loader.stats["games"] >= 16 + 3 and n == loader.stats["positions"]
 
 

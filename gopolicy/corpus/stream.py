@@ -24,9 +24,6 @@ resume are drawn afresh (they are keyed by the seed and the restart key).
 from __future__ import annotations
 
 import os
-import tarfile
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,13 +38,6 @@ BOARD_SIZE = 19
 NUM_PLANES = 48
 DEFAULT_SHUFFLE = 65_536       # positions per worker (~140 MB packed): ~300 games
 HELD_OUT = "held out"          # a game of another split (not an error; counted apart)
-
-# sgf.iter_archive reports bad archives and members through on_skip(reason, detail);
-# until every sgf.py has it, the stream catches what a broken archive raises itself
-_ON_SKIP = "on_skip" in sgf_mod.iter_archive.__code__.co_varnames
-_ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error)
-BAD_ARCHIVE = getattr(sgf_mod, "BAD_ARCHIVE", "bad archive")
-
 
 # ---------------------------------------------------------------------------
 # The games of the inputs, numbered as prepare numbers them
@@ -70,27 +60,11 @@ def input_groups(inputs) -> list[tuple[str, str | list[str]]]:
     return groups
 
 
-def _archive_members(path: str, on_skip, names_only: bool = False):
-    if _ON_SKIP:
-        yield from sgf_mod.iter_archive(path, names_only=names_only, on_skip=on_skip)
-        return
-    try:
-        yield from sgf_mod.iter_archive(path, names_only=names_only)
-    except _ARCHIVE_ERRORS as exc:
-        on_skip(BAD_ARCHIVE, f"{path}: {str(exc)[:80] or type(exc).__name__}")
-
-
 def _read_file(path: str, on_skip):
-    reader = getattr(sgf_mod, "read_file_capped", None)
     try:
-        if reader is not None:
-            return reader(path)
-        with open(path, "rb") as f:  # an sgf.py without the size cap
-            return f.read()
-    except sgf_mod.SkipGame as exc:
+        return sgf_mod.read_file_capped(path)
+    except sgf_mod.SkipGame as exc:   # too large, unreadable: counted, not fatal
         on_skip(exc.reason, f"{path}: {exc.detail}")
-    except OSError as exc:
-        on_skip(sgf_mod.READ_ERROR, f"{path}: {exc.strerror or exc}")
     return None
 
 
@@ -101,7 +75,7 @@ def iter_games(groups, on_skip, names_only: bool = False, want=None):
     gid = 0
     for kind, what in groups:
         if kind == "archive":
-            for name, data in _archive_members(what, on_skip, names_only):
+            for name, data in sgf_mod.iter_archive(what, names_only=names_only, on_skip=on_skip):
                 yield gid, name, data
                 gid += 1
         else:
