@@ -36,7 +36,7 @@ def _commands_in(text: str) -> list[str]:
         cmd = re.split(r"\s(?:&&|\|\||\||;|>|2>)\s", cmd)[0].strip().rstrip('"')
         if " " not in cmd and cmd not in ("gtp", "play", "pooling-study"):
             continue  # a command named in prose (`gopolicy replay-check`), not run
-        if re.search(r"\[|\s\\?\|\s|\.\.\.\)|<[A-Z]", cmd):
+        if re.search(r"\[|\s\\?\|\s|\.\.\.(?:\)|\s|$)|<[A-Z]", cmd):
             continue  # a usage synopsis, not a command
         found.append(cmd)
     return found
