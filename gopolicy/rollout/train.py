@@ -58,7 +58,7 @@ def _count_key(ckeys, ccount, key, allow_new):
 @njit(cache=True)
 def run_games(mode, setup, setup_start, moves, colors, move_start, size, nbr, nbr8, nbr12, p12,
               i12, t_o, t_d, swap, keys, vals, w, tree, lr0, lr_halflife, pos0, ckeys, ccount,
-              allow_new, stats, ev_top1, ev_top5, ev_logp, ev_number):
+              allow_new, stats, ev_top1, ev_top5, ev_logp, ev_number, ev_game):
     """Replay games; count pattern keys (mode 0), train (1) or evaluate (2).
 
     Game g: setup ``setup[setup_start[g]:setup_start[g+1]]`` (point * 4 + colour), moves
@@ -123,6 +123,7 @@ def run_games(mode, setup, setup_start, moves, colors, move_start, size, nbr, nb
                     ev_top5[ne] = 0
                     ev_logp[ne] = math.log(1e-6)
                     ev_number[ne] = number
+                    ev_game[ne] = g
                     ne += 1
             else:
                 mx = -1e300
@@ -150,6 +151,7 @@ def run_games(mode, setup, setup_start, moves, colors, move_start, size, nbr, nb
                     ev_top5[ne] = 1 if rank < 5 else 0
                     ev_logp[ne] = math.log(max(pj, 1e-300))
                     ev_number[ne] = number
+                    ev_game[ne] = g
                     ne += 1
                 else:
                     lr = lr0 / (1.0 + npos / lr_halflife)
@@ -217,12 +219,12 @@ class Batch:
 
 
 class GameStream:
-    """Games of one split from files, folders and archives, taken in turn from each input
+    """Games of one split (None: all games) from files, folders and archives, taken in turn from each input
     (so a mix of archives is mixed from the start); ``consumed[i]`` counts the SGF records
     read from input i, which is all a resumed run needs to continue where it stopped."""
 
-    def __init__(self, paths, split: str = "train", consumed: list[int] | None = None,
-                 size: int = 19):
+    def __init__(self, paths, split: str | None = "train", consumed: list[int] | None = None,
+                 size: int = 19, val_fraction: float = 0.01, test_fraction: float = 0.01):
         from gopolicy.corpus import sgf as sgf_io
 
         self.leaves = sgf_io.expand_inputs([str(p) for p in paths])
@@ -232,6 +234,7 @@ class GameStream:
         self.size = size
         self.consumed = list(consumed) if consumed else [0] * len(self.leaves)
         self.skipped: dict[str, int] = {}
+        self.fractions = (val_fraction, test_fraction)
 
     def _records(self, i):
         from gopolicy.corpus import sgf as sgf_io
@@ -264,7 +267,7 @@ class GameStream:
                     continue
                 if not game.source:
                     game.source = sgf_io.source_of(name)
-                if split_of(game_hash(game)) == self.split:
+                if self.split is None or split_of(game_hash(game), *self.fractions) == self.split:
                     yield game
 
 
@@ -279,15 +282,32 @@ def batches(stream, games_per_batch: int):
         yield b
 
 
+def sgf_inputs_of(data_dir: str) -> tuple[list[str], float, float]:
+    """``(SGF inputs, val fraction, test fraction)`` a shard directory was prepared with:
+    shards hold network planes, not game records, so the games are read again."""
+    import os
+
+    from gopolicy.corpus.shard_format import read_manifest
+
+    man = read_manifest(data_dir)
+    if not man:
+        raise ValueError(f"{data_dir}: no shard manifest")
+    cfg = man.get("config", {})
+    inputs = [p for p in cfg.get("inputs", []) if os.path.exists(p)]
+    if not inputs:
+        raise ValueError(f"{data_dir}: the SGF inputs it was prepared from are gone; pass --sgf")
+    return inputs, float(cfg.get("val_fraction", 0.01)), float(cfg.get("test_fraction", 0.01))
+
+
 # --------------------------------------------------------------------- kernel calls
 def _run(mode, batch: Batch, policy_keys, policy_vals, w, tree, lr=0.0, halflife=1.0, pos0=0,
          ckeys=None, ccount=None, allow_new=True, size=19, eval_out=False):
     t = P.tables(size)
     stats = np.zeros(6, np.float64)
     m = max(batch.num_moves, 1)
+    m = m if eval_out else 1
     ev = (np.zeros(m, np.uint8), np.zeros(m, np.uint8), np.zeros(m, np.float64),
-          np.zeros(m, np.int32)) if eval_out else (np.zeros(1, np.uint8), np.zeros(1, np.uint8),
-                                                     np.zeros(1, np.float64), np.zeros(1, np.int32))
+          np.zeros(m, np.int32), np.zeros(m, np.int32))
     if ckeys is None:
         ckeys = np.full(1, -1, np.int64)
         ccount = np.zeros(1, np.int64)
@@ -305,17 +325,8 @@ def evaluate_batches(policy: RolloutPolicy, batch_iter, max_positions: int | Non
     for batch in batch_iter:
         _, ev = _run(MODE_EVAL, batch, policy.keys, policy.vals, policy.weights, policy.tree,
                      eval_out=True)
-        # map entries back to their games for the source column
-        srcs = []
-        start = 0
-        arr_moves = np.array(batch.moves)
-        for g in range(len(batch)):
-            a, b = batch.move_start[g], batch.move_start[g + 1]
-            k = int(np.count_nonzero(arr_moves[a:b] != 361))
-            srcs.extend([batch.sources[g]] * k)
-            start += k
-        srcs = srcs[:len(ev[0])]     # a game cut at an illegal move has fewer entries
-        for o, x in zip(outs, list(ev) + [np.array(srcs, dtype=object)]):
+        srcs = np.array(batch.sources, dtype=object)[ev[4]]
+        for o, x in zip(outs, list(ev[:4]) + [srcs]):
             o.append(x)
         total += len(ev[0])
         if max_positions is not None and total >= max_positions:
@@ -351,6 +362,11 @@ class TrainConfig:
     val_every: int = 200_000
     save_every: float = 120.0
     size: int = 19
+    val_fraction: float = 0.01
+    test_fraction: float = 0.01
+
+    def stream(self, paths, split: str, consumed=None) -> "GameStream":
+        return GameStream(paths, split, consumed, self.size, self.val_fraction, self.test_fraction)
 
     def key(self) -> dict:
         d = dict(self.__dict__)
@@ -392,7 +408,7 @@ def count_patterns(paths, cfg: TrainConfig) -> tuple[np.ndarray, dict]:
     ccount = np.zeros(cap, np.int64)
     empty_k, empty_v = P.build_table(np.zeros(0, np.int64), np.zeros(0, np.int32))
     w = np.zeros(P.NFIX, np.float32)
-    stream = GameStream(paths, "train", size=cfg.size)
+    stream = cfg.stream(paths, "train")
     games = positions = 0
     t0 = last = time.time()
     closed = 0.0
@@ -429,7 +445,7 @@ def count_patterns(paths, cfg: TrainConfig) -> tuple[np.ndarray, dict]:
 
 def load_val(paths, cfg: TrainConfig) -> list[Batch]:
     out, n = [], 0
-    for batch in batches(GameStream(paths, "val", size=cfg.size), cfg.games_per_batch):
+    for batch in batches(cfg.stream(paths, "val"), cfg.games_per_batch):
         out.append(batch)
         n += len(batch)
         if n >= cfg.val_games:
@@ -485,7 +501,7 @@ def train(paths, out, cfg: TrainConfig, resume: bool = True) -> RolloutPolicy:
     next_val = (st["positions"] // cfg.val_every + 1) * cfg.val_every
     tree = cfg.kind == "tree"
     while st["positions"] < cfg.max_positions:
-        stream = GameStream(paths, "train", consumed=st["consumed"], size=cfg.size)
+        stream = cfg.stream(paths, "train", st["consumed"])
         got = 0
         for batch in batches(stream, cfg.games_per_batch):
             stats, _ = _run(MODE_TRAIN, batch, policy.keys, policy.vals, w, tree, cfg.lr,
