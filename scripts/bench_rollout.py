@@ -26,10 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gopolicy.corpus import sgf as sgf_io  # noqa: E402
-from gopolicy.go.board import Board  # noqa: E402
-from gopolicy.go.scoring import _playouts  # noqa: E402
-from gopolicy.rollout.playout import Rollouts  # noqa: E402
+from gopolicy.corpus import sgf as sgf_io
+from gopolicy.go.board import Board
+from gopolicy.go.scoring import _playouts
+from gopolicy.rollout.playout import Rollouts
 
 REPO = Path(__file__).resolve().parents[1]
 
