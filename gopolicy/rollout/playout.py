@@ -289,9 +289,7 @@ def board_inputs(board):
     """``(stones int8, ko, last, last2, captured int32[])`` of a Board for the kernels: the
     previous two moves (-1 for none or a pass) and the stones the last move captured."""
     n = board.n
-    moves = [m for _, m in board.moves[-2:]]
-    last = moves[-1] if moves else -1
-    last2 = moves[-2] if len(moves) > 1 else -1
+    last, last2 = board.last_moves
     last = last if 0 <= last < n else -1
     last2 = last2 if 0 <= last2 < n else -1
     capt = np.zeros(0, np.int32)
