@@ -39,15 +39,25 @@ def test_cache_goes_to_a_user_folder_when_the_package_is_read_only(monkeypatch, 
 
 
 def _run_engine_as_nobody(site: Path, home: Path) -> str:
+    """One engine start: answer a few commands, wait for the background warm-up, quit."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "PYTHONPATH": str(site),
            "NUMBA_DEBUG_CACHE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
            sys.executable, "-m", "gopolicy", "gtp", "--model", "random:8:2", "--quiet"]
-    r = subprocess.run(cmd, input="name\ngenmove b\nfinal_score\nquit\n", capture_output=True, text=True,
-                       env=env, timeout=600, cwd=str(home))
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert "= gopolicy" in r.stdout and r.stdout.count("=") >= 4, r.stdout
-    return r.stdout + r.stderr
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, cwd=str(home))
+    proc.stdin.write("name\ngenmove b\nfinal_score\n")
+    proc.stdin.flush()
+    err = []
+    for line in proc.stderr:  # the warm-up thread says when every kernel is compiled or loaded
+        err.append(line)
+        if "kernels ready" in line:
+            break
+    out, rest = proc.communicate("quit\n", timeout=600)
+    assert proc.returncode == 0, "".join(err)[-2000:] + rest[-2000:]
+    assert any("kernels ready" in line for line in err), "".join(err)[-2000:]
+    assert "= gopolicy" in out and out.count("=") >= 4, out
+    return out + "".join(err) + rest
 
 
 @pytest.mark.slow

@@ -74,7 +74,8 @@ def run(args) -> int:
     from gopolicy.play.gtp_engine import GtpEngine, serve_stdio
     from gopolicy.play.network_policy import NetworkPolicy
 
-    warmup.start_background()  # kernels compile while the model loads and the GUI talks
+    # kernels compile while the model loads and the GUI talks; one line on stderr when ready
+    warmup.start_background(log=lambda msg: print(f"[gtp] {msg}", file=sys.stderr, flush=True))
 
     try:
         policy = NetworkPolicy(args.model, device=args.device, symmetries=args.symmetries,

@@ -40,8 +40,14 @@ def compile_kernels() -> float:
     return time.perf_counter() - t0
 
 
-def start_background() -> threading.Thread:
-    """:func:`compile_kernels` in a daemon thread (numba's compile lock keeps callers safe)."""
-    t = threading.Thread(target=compile_kernels, name="gopolicy-warmup", daemon=True)
+def start_background(log=None) -> threading.Thread:
+    """:func:`compile_kernels` in a daemon thread (numba's compile lock keeps callers safe);
+    ``log(message)`` hears when they are ready."""
+    def work():
+        seconds = compile_kernels()
+        if log is not None:
+            log(f"kernels ready ({seconds:.1f} s)")
+
+    t = threading.Thread(target=work, name="gopolicy-warmup", daemon=True)
     t.start()
     return t
