@@ -157,6 +157,45 @@ def test_play_command_self_play(tmp_path, capsys):
     assert parse_game(out.read_bytes()).num_moves == 10
 
 
+def test_killed_match_keeps_its_games_and_resume_plays_only_the_rest(tmp_path):
+    from gopolicy.play.match import run_match
+
+    class Boom(Exception):
+        pass
+
+    calls = {"games": 0}
+
+    def engine():
+        c = Scripted([], name="eng")
+
+        def send(cmd):
+            if cmd.startswith("clear_board"):
+                calls["games"] += 1
+                if calls["games"] == 3:
+                    raise Boom("killed")          # the match dies in its third game
+                c.moves = ["D4", "Q16", "D16"]
+            return ""
+
+        c.send = send
+        return c
+
+    def opp():
+        return Scripted([], name="opp")          # passes at once
+    with pytest.raises(Boom):
+        run_match(opp, tmp_path / "m", engine_cmd=engine, games=4, komi=0.5, log=open(os.devnull, "w"))
+    rows = list(csv.DictReader(open(tmp_path / "m" / "results.csv")))
+    assert [int(r["game"]) for r in rows] == [1, 2]        # written after each game, not at the end
+    assert "| 2 |" in (tmp_path / "m" / "results.md").read_text()
+    calls["games"] = 10
+    summary = run_match(opp, tmp_path / "m", engine_cmd=engine, games=4, komi=0.5, resume=True,
+                        log=open(os.devnull, "w"))
+    rows = list(csv.DictReader(open(tmp_path / "m" / "results.csv")))
+    assert [int(r["game"]) for r in rows] == [1, 2, 3, 4]
+    assert [r["engine_color"] for r in rows] == ["B", "W", "B", "W"]
+    assert [r["seed"] for r in rows][2:] == ["", ""] and calls["games"] == 12   # only games 3 and 4 played
+    assert summary.wins == 4
+
+
 def test_parallel_workers_play_every_game_once_with_fixed_colours(tmp_path):
     import threading
     import time

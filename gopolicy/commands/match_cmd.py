@@ -51,6 +51,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
     p.add_argument("--replay-crashed", action="store_true",
                    help="play a replacement game (same colours) for each game the opponent's crash "
                         "left without a result (at most --games replacements)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the games already in DIR/results.csv (results are written after every "
+                        "game) and play only the missing ones")
     p.add_argument("--out", metavar="DIR", help="output directory (required to play)")
     p.add_argument("--recount", metavar="DIR", default=None,
                    help="play nothing: re-count the match in DIR (its results.csv) by today's rules "
@@ -90,6 +93,7 @@ def run(args) -> int:
     summary = run_match(args.opponent, args.out, engine_cmd=args.engine, games=args.games,
                         komi=args.komi, colors=args.colors, max_moves=args.max_moves,
                         scorer_cmd=args.scorer, timeout=args.timeout, parallel=args.parallel,
-                        seed=None if args.seed < 0 else args.seed, replay_crashed=args.replay_crashed)
+                        seed=None if args.seed < 0 else args.seed, replay_crashed=args.replay_crashed,
+                        resume=args.resume)
     print(summary.line())
     return 0

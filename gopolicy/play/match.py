@@ -325,7 +325,8 @@ def default_engine_command() -> str:
 def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: float = 7.5,
               colors: str = "alternate", max_moves: int = 600, scorer_cmd=None,
               timeout: float | None = 300.0, log=sys.stderr, playouts: int = 64,
-              parallel: int = 1, seed: int | None = 1, replay_crashed: bool = False) -> MatchSummary:
+              parallel: int = 1, seed: int | None = 1, replay_crashed: bool = False,
+              resume: bool = False) -> MatchSummary:
     """Play ``games`` games of our engine against an opponent; write SGFs and results.
 
     ``engine_cmd`` / ``opponent_cmd`` / ``scorer_cmd``: command lines (str or
@@ -339,6 +340,9 @@ def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: flo
     ``replay_crashed``: each game the opponent's crash left without a result is
     followed by a replacement game with the same colours, numbered after the
     others (with its own seed), at most ``games`` replacements in all.
+    ``results.md`` / ``results.csv`` are rewritten after every game, so a match that is
+    killed keeps what it played; ``resume`` keeps the games of ``out_dir/results.csv``
+    and plays only the others (same numbers, colours and seeds as a run never stopped).
     """
     import threading
 
@@ -360,8 +364,15 @@ def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: flo
     def colour_of(k: int) -> int:
         return BLACK if colors == "black" or (colors == "alternate" and k % 2 == 0) else WHITE
 
-    jobs = deque((k, colour_of(k)) for k in range(games))     # (0-based game number, our colour)
-    planned = [games]             # games numbered so far (replacements are numbered after)
+    if resume and (out / "results.csv").is_file():
+        records += read_csv(out / "results.csv")
+    played = {r.game for r in records}
+    # (0-based game number, our colour); replacements of crashed games are numbered after
+    jobs = deque((k, colour_of(k)) for k in range(games) if k + 1 not in played)
+    planned = [max([games] + [r.game for r in records])]   # games numbered so far
+    if played:
+        print(f"[match] resuming: {len(played)} games kept from {out / 'results.csv'}, "
+              f"{len(jobs)} to play", file=log, flush=True)
     errors: list[BaseException] = []
 
     def worker(wid: int):
@@ -415,7 +426,8 @@ def run_match(opponent_cmd, out_dir, engine_cmd=None, games: int = 10, komi: flo
                         jobs.append((planned[0], ours))
                         again = f"; replacement: game {planned[0] + 1}"
                         planned[0] += 1
-                    s = summarise(records, names["engine"], names["opponent"])
+                    s = summarise(sorted(records, key=lambda r: r.game), names["engine"], names["opponent"])
+                    write_results(out, s, engine_cmd, opponent_cmd, komi, max_moves, scorer_cmd)
                     print(f"[match] game {k + 1}/{planned[0]} ({len(records)} done): {bname} (B) vs {wname} (W): "
                           f"{result} ({reason}), {len(res.moves)} moves, {res.seconds:.1f} s; "
                           f"{names['engine']} {outcome}{again}; running win rate {s.wins:g}/{s.decided}"
