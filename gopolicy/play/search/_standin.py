@@ -54,7 +54,16 @@ class TreePolicy:
         return cls()
 
     def probabilities(self, board) -> np.ndarray:
+        # Legal points, the first line discounted and the neighbourhood of the
+        # last move favoured: a uniform prior sent every first visit to A1.
         p = board.analyze().legal.astype(np.float32)
+        size = board.size
+        r, c = np.divmod(np.arange(board.n), size)
+        edge = np.minimum(np.minimum(r, c), np.minimum(size - 1 - r, size - 1 - c))
+        p *= np.where(edge == 0, 0.2, 1.0).astype(np.float32)
+        if board.moves and board.moves[-1][1] < board.n:
+            lr, lc = divmod(board.moves[-1][1], size)
+            p *= np.where(np.abs(r - lr) + np.abs(c - lc) <= 2, 4.0, 1.0).astype(np.float32)
         out = np.zeros(board.n + 1, np.float32)
         out[:board.n] = p
         out[board.n] = 1.0 if not p.any() else 0.0

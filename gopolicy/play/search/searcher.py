@@ -91,6 +91,7 @@ class Searcher:
         self._started = 0
         self._sims = 0
         self._stop_flag = False
+        self._target = 0
         self.own_sum = np.zeros(361, np.float64)
         self.own_n = 0
         self.score_sum = 0.0
@@ -219,7 +220,7 @@ class Searcher:
     def _simulate(self) -> bool:
         cfg = self.cfg
         with self.lock:
-            if self._stop_flag:
+            if self._stop_flag or self._started >= self._target:
                 return False
             self._started += 1
             seed = (self.seed * 1_000_003 + self.root_board.move_count * 7919 + self._started) & 0x7FFFFFFF
@@ -308,6 +309,7 @@ class Searcher:
         if len(self.root.moves) == 1:        # only pass: nothing to search
             return self.root
         target = playouts if playouts is not None else 1 << 62
+        self._target = target
         hard = max(seconds or 0.0, max_seconds or 0.0) if seconds is not None else None
 
         def done() -> bool:
@@ -358,9 +360,10 @@ class Searcher:
         """Mean rollout ownership (+1 Black ... -1 White) of the last search, None before one."""
         return self.own_sum / self.own_n if self.own_n else None
 
-    def dead_mask(self, board: Board) -> np.ndarray | None:
-        """Stones of ``board`` whose string the rollouts give to the other colour."""
-        own = self.ownership()
+    def dead_mask(self, board: Board, own: np.ndarray | None = None) -> np.ndarray | None:
+        """Stones of ``board`` whose string the rollouts (``own``, default the last
+        search's ownership) give to the other colour."""
+        own = self.ownership() if own is None else own
         if own is None or len(own) != board.n:
             return None
         dead = np.zeros(board.n, bool)
