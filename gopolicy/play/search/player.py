@@ -7,10 +7,11 @@ does with a :class:`Searcher`).
   that games end by two passes with the territory settled, not filled:
   - when the opponent has just passed and the count (stones the rollouts judge
     dead removed) wins for us, pass;
-  - a move inside our own settled territory (rollout ownership above
-    ``SETTLED`` for us) gains nothing under area scoring: take the most visited
-    *open* point instead (empty, legal, not our eye, not a self-atari of a
-    string, ownership undecided), and pass when no open point is left.
+  - a move on a decided point (rollout ownership beyond ``SETTLED`` for
+    either side: filling our territory, or an invasion the rollouts say dies)
+    that captures nothing gains nothing under area scoring: take the most
+    visited *open* point instead (empty, legal, not our eye, not a self-atari
+    of a string, owner undecided, or any capture), and pass when none is left.
 * Resignation: when the chosen move's win rate stays below
   ``resign_threshold`` for ``RESIGN_STREAK`` of our moves in a row, after move
   ``RESIGN_MIN_MOVE``, with at least ``RESIGN_MIN_VISITS`` playouts at the root.
@@ -31,7 +32,7 @@ from gopolicy.go.scoring import score_after_removing
 from gopolicy.play.search.searcher import Searcher
 from gopolicy.play.search.time_control import TimeControl
 
-SETTLED = 0.8
+SETTLED = 0.7               # |rollout ownership| at which a point's owner counts as decided
 RESIGN_THRESHOLD = 0.10
 RESIGN_STREAK = 3
 RESIGN_MIN_MOVE = 60
@@ -99,7 +100,7 @@ class SearchPlayer:
         an = b.analyze(color)
         cand = an.legal.astype(bool) & (b.stones == EMPTY)
         cand &= ~((an.libs_after == 1) & (an.size_after >= 2) & (an.capture == 0))
-        cand &= np.abs(own) < SETTLED
+        cand &= (np.abs(own) < SETTLED) | (an.capture > 0)
         for p in np.flatnonzero(cand):
             if b.is_eye(int(p), color):
                 cand[p] = False
@@ -127,11 +128,11 @@ class SearchPlayer:
             move, why = n, "opponent passed and the count wins"
         else:
             open_pts = self.open_points(b, color, own)
-            if move != n and sign * own[move] > SETTLED and not open_pts[move]:
+            if move != n and not open_pts[move]:
                 alt = [int(root.moves[i]) for i in np.argsort(-root.N, kind="stable")
-                       if root.moves[i] < n and open_pts[root.moves[i]]]
-                move, why = (alt[0], "own territory: most visited open point") if alt \
-                    else (n, "own territory and no open point left")
+                       if root.moves[i] < n and open_pts[root.moves[i]] and root.N[i] > 0]
+                move, why = (alt[0], "decided point: most visited open point") if alt \
+                    else (n, "decided point and no open point searched")
             elif not open_pts.any() and move != n:
                 move, why = n, "no open point left"
         resign = self._resign_check(b, color, wr, root.visits)
