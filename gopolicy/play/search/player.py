@@ -3,15 +3,17 @@ does with a :class:`Searcher`).
 
 * Budget: ``playouts`` new simulations and/or ``seconds`` per move (whichever
   ends first); under a game clock (:mod:`.time_control`) the clock decides.
-* The move is the root's most visited edge, with two end-of-game rules, so
-  that games end by two passes with the territory settled, not filled:
+* The move is the root's most visited edge, with end-of-game rules so that
+  games end by two passes with the territory settled, not filled. An *open*
+  point is empty, legal, not our eye, not a self-atari of a string, and its
+  owner is undecided (|rollout ownership| < ``SETTLED``) or the move captures.
   - when the opponent has just passed and the count (stones the rollouts judge
     dead removed) wins for us, pass;
-  - a move on a decided point (rollout ownership beyond ``SETTLED`` for
-    either side: filling our territory, or an invasion the rollouts say dies)
-    that captures nothing gains nothing under area scoring: take the most
-    visited *open* point instead (empty, legal, not our eye, not a self-atari
-    of a string, owner undecided, or any capture), and pass when none is left.
+  - in the endgame (at most ``ENDGAME_OPEN`` open points): when the count
+    wins for us and at most ``PASS_OPEN`` points are open, pass; a move on a
+    decided point gains nothing under area scoring: take the most visited
+    open point instead;
+  - with no open point left, pass.
 * Resignation: when the chosen move's win rate stays below
   ``resign_threshold`` for ``RESIGN_STREAK`` of our moves in a row, after move
   ``RESIGN_MIN_MOVE``, with at least ``RESIGN_MIN_VISITS`` playouts at the root.
@@ -33,6 +35,8 @@ from gopolicy.play.search.searcher import Searcher
 from gopolicy.play.search.time_control import TimeControl
 
 SETTLED = 0.7               # |rollout ownership| at which a point's owner counts as decided
+ENDGAME_OPEN = 30           # open points left when the end-of-game rules start
+PASS_OPEN = 10              # a winning count passes with at most this many open points
 RESIGN_THRESHOLD = 0.10
 RESIGN_STREAK = 3
 RESIGN_MIN_MOVE = 60
@@ -128,13 +132,19 @@ class SearchPlayer:
             move, why = n, "opponent passed and the count wins"
         else:
             open_pts = self.open_points(b, color, own)
-            if move != n and not open_pts[move]:
-                alt = [int(root.moves[i]) for i in np.argsort(-root.N, kind="stable")
-                       if root.moves[i] < n and open_pts[root.moves[i]] and root.N[i] > 0]
-                move, why = (alt[0], "decided point: most visited open point") if alt \
-                    else (n, "decided point and no open point searched")
-            elif not open_pts.any() and move != n:
+            n_open = int(open_pts.sum())
+            if n_open == 0:
                 move, why = n, "no open point left"
+            elif n_open <= ENDGAME_OPEN and move != n:
+                wins = sign * score_after_removing(b, dead if dead is not None else np.zeros(n, bool),
+                                                   b.komi) > 0
+                if wins and n_open <= PASS_OPEN:
+                    move, why = n, f"the count wins with {n_open} open points"
+                elif not open_pts[move]:
+                    alt = [int(root.moves[i]) for i in np.lexsort((-root.P, -root.N))
+                           if root.moves[i] < n and open_pts[root.moves[i]]]
+                    if alt:
+                        move, why = alt[0], "decided point: most visited open point"
         resign = self._resign_check(b, color, wr, root.visits)
         self.last = {"move": move, "winrate": wr, "visits": root.visits, "why": why,
                      "playouts": s.stats.playouts, "seconds": time.perf_counter() - t0,
