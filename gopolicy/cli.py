@@ -17,6 +17,7 @@ COMMANDS = [
     ("replay-check", "replay_check_cmd"),
     ("prepare", "prepare_cmd"),
     ("train", "train_cmd"),
+    ("train-rollout", "train_rollout_cmd"),
     ("eval", "evaluate_cmd"),
     ("plot", "plot_cmd"),
     ("gtp", "gtp_cmd"),

@@ -17,7 +17,8 @@ import sys
 def add_parser(sub, name: str):
     p = sub.add_parser(name, help="move-prediction accuracy on shards or SGF files", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", help="checkpoint or exported weights (default: data/bundled/policy.pt)")
+    p.add_argument("--model", help="checkpoint or exported weights (default: data/bundled/policy.pt); "
+                   "a rollout/tree-policy .npz (gopolicy train-rollout) is evaluated on its own features")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="prepared shard directory")
     src.add_argument("--sgf", nargs="+", help="SGF files, folders or archives")
@@ -40,10 +41,15 @@ def run(args) -> int:
     from gopolicy.net.checkpoint import CheckpointError
     from gopolicy.net.device import select_device
     from gopolicy.corpus.shards import ShardError
+    from gopolicy.rollout.model import WeightsError, is_weights_file
 
     try:
-        dev = select_device(args.device, args.precision)
         path = ev.resolve_model_path(args.model)
+        if is_weights_file(path):       # a rollout / tree policy (gopolicy train-rollout)
+            res = ev.evaluate_rollout(path, sgf=args.sgf, data=args.data, split=args.split,
+                                      max_positions=args.max_positions)
+            return _report(ev, res, path, {"kind": res["kind"], "patterns": res["patterns"]}, args)
+        dev = select_device(args.device, args.precision)
         model, cfg = ev.load_policy(path, device=dev.device)
         model = dev.prepare_model(model)
         ev.log(f"[eval] {path}: {cfg} on {dev.describe()}")
@@ -54,9 +60,13 @@ def run(args) -> int:
         else:
             res = ev.evaluate_sgf(model, args.sgf, symmetries=args.symmetries, batch_size=args.batch_size,
                                   max_positions=args.max_positions, dev=dev, planes=cfg.get("planes"))
-    except (ev.ModelNotFound, CheckpointError, ShardError, ValueError, FileNotFoundError) as exc:
+    except (ev.ModelNotFound, CheckpointError, ShardError, ValueError, FileNotFoundError, WeightsError) as exc:
         print(f"gopolicy eval: error: {exc}", file=sys.stderr)
         return 1
+    return _report(ev, res, path, cfg, args)
+
+
+def _report(ev, res, path, cfg, args) -> int:
     res["model"] = str(path)
     res["model_config"] = cfg
     if res["positions"] == 0:

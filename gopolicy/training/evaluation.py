@@ -226,6 +226,32 @@ def evaluate_sgf(model, paths, *, symmetries: int = 1, batch_size: int = 256, ma
     return res
 
 
+def evaluate_rollout(path, sgf=None, data=None, split: str = "val", max_positions: int | None = None) -> dict:
+    """Accuracy of a rollout/tree-policy weights file (gopolicy/rollout) on SGF files, or on the
+    ``split`` games of the SGF inputs a shard directory was prepared from."""
+    from gopolicy.rollout.model import RolloutPolicy
+    from gopolicy.rollout.train import GameStream, batches, evaluate_batches, sgf_inputs_of
+
+    policy = RolloutPolicy.load(path)
+    if sgf:
+        stream = GameStream(sgf, None)
+    else:
+        paths, vf, tf = sgf_inputs_of(data)
+        stream = GameStream(paths, split, val_fraction=vf, test_fraction=tf)
+    top1, top5, logp, number, sources = evaluate_batches(policy, batches(stream, 100), max_positions)
+    tally = Tally()
+    if len(top1):
+        tally.add("all", np.array(["all"] * len(top1), dtype=object), top1, top5, logp)
+        tally.add("phase", _phase_keys(number), top1, top5, logp)
+        tally.add("source", sources, top1, top5, logp)
+    res = tally.result()
+    paper = ("AlphaGo rollout policy", 0.242) if policy.kind == "rollout" else ("AlphaGo tree policy", None)
+    res.update({"symmetries": 1, "kind": policy.kind, "patterns": int(len(policy.pattern_keys)),
+                "paper_rows": [paper], "skipped_games": stream.skipped})
+    res.update({"sgf": [str(p) for p in sgf]} if sgf else {"data": str(data), "split": split})
+    return res
+
+
 # ---------------------------------------------------------------------------
 # report
 # ---------------------------------------------------------------------------
@@ -238,7 +264,9 @@ def format_report(res: dict, model_config: dict | None = None, model_name: str =
     cfg = model_config or {}
     lines = []
     desc = model_name
-    if cfg:
+    if cfg.get("kind"):
+        desc += f": {cfg['kind']} policy, {cfg.get('patterns', 0):,} patterns"
+    elif cfg:
         desc += f": k={cfg.get('filters')}, {cfg.get('layers')} layers, {cfg.get('planes')} planes"
     where = res.get("data") and f"{res['data']} [{res.get('split')}]" or ", ".join(res.get("sgf", []))[:60]
     lines.append(f"model {desc}; {res['symmetries']} symmetr{'y' if res['symmetries'] == 1 else 'ies'}; "
@@ -246,7 +274,9 @@ def format_report(res: dict, model_config: dict | None = None, model_name: str =
     lines.append(f"{'':34s} {'top-1':>7s} {'top-5':>7s} {'log-lik':>8s} {'positions':>10s}")
     lines.append(f"{'this model':34s} {_pct(res['top1'])} {_pct(res['top5'])} {res['log_likelihood']:8.3f} "
                  f"{res['positions']:10,d}")
-    for name, k, syms, acc in PAPER_ROWS:
+    for name, acc in res.get("paper_rows", []):
+        lines.append(f"{name:34s} {_pct(acc)} {'      -':>7s} {'-':>8s} {'(paper)':>10s}")
+    for name, k, syms, acc in PAPER_ROWS if "paper_rows" not in res else []:
         mark = " <" if cfg.get("filters") == k and res["symmetries"] == syms and cfg.get("planes", 48) == 48 else ""
         lines.append(f"{name:34s} {_pct(acc)} {'      -':>7s} {'-':>8s} {'(paper)':>10s}{mark}")
     lines.append("")
