@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import time
 
-import numpy as np
 
 
 def positions(policy, count: int, start: int = 20):
