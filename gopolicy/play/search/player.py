@@ -20,7 +20,12 @@ does with a :class:`Searcher`).
 * ``kgs-genmove_cleanup``: capture the stones the rollouts judge dead (fill a
   liberty of one), pass only when none is left.
 * Dead stones and the final score: strings whose points the rollouts give to
-  the other colour on average (:meth:`Searcher.dead_mask`).
+  the other colour on average (:meth:`Searcher.dead_mask`). With the trained
+  rollout policy these are the search's own rollouts; with uniform rollouts
+  (no ``rollout.npz``) they are :func:`gopolicy.go.scoring.estimate`'s
+  playouts, which never self-atari a string: uniform rollouts that do killed
+  big living groups at random (a finished self-play game GNU Go counts B+12.5
+  came out B+63.5).
 """
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ import numpy as np
 
 from gopolicy.go.board import Board
 from gopolicy.go.coords import BLACK, COLOR_NAMES, EMPTY, opponent, to_gtp
-from gopolicy.go.scoring import score_after_removing
+from gopolicy.go.scoring import estimate, score_after_removing
 from gopolicy.play.search.searcher import Searcher
 from gopolicy.play.search.time_control import TimeControl
 
@@ -85,6 +90,8 @@ class SearchPlayer:
         """Rollout ownership for ``board``: the last search's if it searched this
         position with enough rollouts, else ``SCORE_PLAYOUTS`` rollouts from it."""
         s = self.searcher
+        if getattr(s.rollouts, "uniform", False):
+            return estimate(board, SCORE_PLAYOUTS).ownership
         own = s.ownership()
         rb = s.root_board
         if own is not None and rb is not None and rb.hash == board.hash and s.own_n >= 64:
@@ -124,11 +131,9 @@ class SearchPlayer:
         wr = float(root.winrates()[best])
         why = "most visited"
         opp_passed = bool(b.moves) and b.moves[-1] == (opponent(color), n)
-        dead = s.dead_mask(b)
         if cleanup:
-            move, why = self._cleanup(b, color, root, dead, move)
-        elif opp_passed and sign * score_after_removing(b, dead if dead is not None else np.zeros(n, bool),
-                                                        b.komi) > 0:
+            move, why = self._cleanup(b, color, root, self.dead(b), move)
+        elif opp_passed and sign * self.final_score(b) > 0:
             move, why = n, "opponent passed and the count wins"
         else:
             open_pts = self.open_points(b, color, own)
@@ -136,9 +141,7 @@ class SearchPlayer:
             if n_open == 0:
                 move, why = n, "no open point left"
             elif n_open <= ENDGAME_OPEN and move != n:
-                wins = sign * score_after_removing(b, dead if dead is not None else np.zeros(n, bool),
-                                                   b.komi) > 0
-                if wins and n_open <= PASS_OPEN:
+                if n_open <= PASS_OPEN and sign * self.final_score(b) > 0:
                     move, why = n, f"the count wins with {n_open} open points"
                 elif not open_pts[move]:
                     alt = [int(root.moves[i]) for i in np.lexsort((-root.P, -root.N))
