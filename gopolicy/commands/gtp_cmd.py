@@ -46,7 +46,7 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
                    help="never resign (search; by default it resigns when its win rate stays low)")
     p.add_argument("--resign-threshold", type=float, default=None, metavar="P",
                    help="search resigns when the move's win rate stays below P for 3 moves (0.10)")
-    p.add_argument("--c-puct", type=float, default=None, help="search exploration constant (1.0)")
+    p.add_argument("--c-puct", type=float, default=None, help="search exploration constant (2.0)")
     p.add_argument("--expand-threshold", type=int, default=None,
                    help="visits before a search node is expanded and sent to the network (8)")
     p.add_argument("--resign", action="store_true",

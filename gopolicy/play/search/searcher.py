@@ -76,7 +76,7 @@ def _tie_break(b: Board) -> np.ndarray:
 class SearchConfig:
     """The search's constants (see docs in the module and README for how they were chosen)."""
 
-    c_puct: float = 1.0          # exploration constant (values in [0, 1])
+    c_puct: float = 2.0          # exploration constant (values in [0, 1]); see README
     fpu_reduction: float = 0.25  # unvisited edge = node win rate - this * sqrt(visited prior)
     expand_threshold: int = 8    # edge visits before its child is expanded (n_thr)
     batch: int = 8               # network evaluations per forward pass
