@@ -87,6 +87,7 @@ def random_game_check(size: int, seed: int, moves: int):
         assert np.array_equal(S[P.CODE][~occ], S2[P.CODE][~occ])
         assert meta[P.M_KO] == b.ko and meta[P.M_LAST] == p == meta2[P.M_LAST]
         assert meta[P.M_NCAPT] == meta2[P.M_NCAPT]
+        assert np.array_equal(meta[P.M_ATARI:P.M_ATARI + 2], meta2[P.M_ATARI:P.M_ATARI + 2])
         val2, k32, _ = refreshed(S2, meta2, size)
         assert np.array_equal(val, val2) and np.array_equal(k3[val > 0], k32[val2 > 0])
     return captures, kos
@@ -188,7 +189,7 @@ def test_response_pattern_and_neighbour():
     val, k3, sl3 = refreshed(S, meta, 9)
     s = P.Scratch(81)
     t = P.tables(9)
-    ne = P.extras(S, meta, t.nbr, t.nbr12, t.p12, t.i12, EMPTY_TABLE[0], EMPTY_TABLE[1], WHITE,
+    ne = P.extras(S, meta, t.nbr, t.nbr12, t.p12, t.i12, EMPTY_TABLE[0], EMPTY_TABLE[1], WHITE, val,
                   s.ext_pt, s.ext_f, s.ext_key, s.cells)
     keys = {int(s.ext_pt[i]): int(s.ext_key[i]) for i in range(ne) if s.ext_key[i]}
     assert len({keys[pt(x, 9)] for x in ("E6", "E4", "D5", "F5")}) == 1

@@ -105,6 +105,13 @@ class Board:
     def pass_move(self) -> int:
         return self.n
 
+    @property
+    def last_moves(self) -> tuple[int, int]:
+        """(last move, the move before it); -1 where there is none, ``n`` for a pass. Read from
+        ``moves``, so play(), undo() and copy() keep it."""
+        m = self.moves
+        return (m[-1][1] if m else -1, m[-2][1] if len(m) > 1 else -1)
+
     def copy(self) -> "Board":
         b = Board.__new__(Board)
         b.__dict__.update(self.__dict__)

@@ -56,7 +56,9 @@ ensure_fresh()
 # rows of the state array S (int32 [NROWS, n])
 COL, HEAD, NEXT, LIBS, SIZE, MARK, DMARK, CODE, CAPT, TREP, TOLD, NROWS = range(12)
 # meta (int64 [NMETA])
-M_KO, M_LAST, M_LAST2, M_NCAPT, M_STAMP, M_DSTAMP, NMETA = range(7)
+# M_ATARI + c - 1: how many strings of colour c have exactly one liberty
+M_KO, M_LAST, M_LAST2, M_NCAPT, M_STAMP, M_DSTAMP = range(6)
+M_ATARI, NMETA = 6, 8
 
 # fixed feature slots; pattern slots follow from NFIX on
 F_RESP, F_SAVE, F_NBR_ORTH, F_NBR_DIAG = 0, 1, 2, 3
@@ -113,14 +115,15 @@ def half_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     perm, _ = sym_perms(OFF8)
     codes = np.arange(4096)
     cells = np.stack([(codes >> (3 * i)) & 7 for i in range(4)], axis=1)
-    t_o = np.zeros((8, 4096), np.int64)
-    t_d = np.zeros((8, 4096), np.int64)
+    # [half code, symmetry]: the 8 images of one half share a cache line
+    t_o = np.zeros((4096, 8), np.int32)
+    t_d = np.zeros((4096, 8), np.int32)
     for s in range(8):
         for i in range(4):
-            t_o[s] |= cells[:, perm[s, i]] << (3 * i)
-            t_d[s] |= cells[:, perm[s, 4 + i] - 4] << (3 * i)
+            t_o[:, s] |= (cells[:, perm[s, i]] << (3 * i)).astype(np.int32)
+            t_d[:, s] |= (cells[:, perm[s, 4 + i] - 4] << (3 * i)).astype(np.int32)
     sw_cells = np.where(cells >= 5, cells - 3, np.where(cells >= 2, cells + 3, cells))
-    swap = np.zeros(4096, np.int64)
+    swap = np.zeros(4096, np.int32)
     for i in range(4):
         swap |= sw_cells[:, i] << (3 * i)
     return t_o, t_d, swap
@@ -245,13 +248,13 @@ def code3(S, nbr8, q):
 def key3(code, c, t_o, t_d, swap):
     """Canonical key of a 3x3 code for mover ``c`` (colour swap, then min over the symmetries)."""
     o = code & 0xFFF
-    d = code >> 12
+    d = (code >> 12) & 0xFFF
     if c == 2:
         o = swap[o]
         d = swap[d]
     best = np.int64(1) << 40
     for s in range(8):
-        v = t_o[s, o] | (t_d[s, d] << 12)
+        v = np.int64(t_o[o, s]) | (np.int64(t_d[d, s]) << 12)
         if v < best:
             best = v
     return (np.int64(FAM3) << FAM_SHIFT) | best
@@ -389,8 +392,12 @@ def init_state(S, meta, stones, nbr, nbr8, ko, last, last2):
                     cnt += 1
         S[SIZE, p0] = cnt
         S[LIBS, p0] = count_libs(S, meta, nbr, p0)
+    meta[M_ATARI] = 0
+    meta[M_ATARI + 1] = 0
     for p in range(n):
         S[CODE, p] = code3(S, nbr8, p) if S[COL, p] == 0 else 0
+        if S[COL, p] != 0 and S[HEAD, p] == p and S[LIBS, p] == 1:
+            meta[M_ATARI + S[COL, p] - 1] += 1
     meta[M_KO] = ko
     meta[M_LAST] = last
     meta[M_LAST2] = last2
@@ -538,6 +545,19 @@ def play(S, meta, nbr, nbr8, p, c, dirty):
         size[hb] += size[h]
     hm = head[p]
     libs[hm] = count_libs(S, meta, nbr, hm)
+    # atari counts: the touched strings had told[t] (capped) liberties, the strings they are
+    # part of now (and p's) have libs[]; every string whose count changed is among them
+    ast = _stamp(meta, M_STAMP, S[MARK])
+    for t in range(nt):
+        r = trep[t]
+        if told[t] == 1:
+            meta[M_ATARI + (col[r] if col[r] != 0 else opp) - 1] -= 1
+        if col[r] != 0 and S[MARK, head[r]] != ast:
+            S[MARK, head[r]] = ast
+            if libs[head[r]] == 1:
+                meta[M_ATARI + col[r] - 1] += 1
+    if S[MARK, hm] != ast and libs[hm] == 1:
+        meta[M_ATARI + c - 1] += 1
     # 4. ko: one stone captured by a lone stone left with one liberty
     ko = -1
     if ncap == 1 and size[hm] == 1 and libs[hm] == 1:
@@ -669,8 +689,9 @@ def nakade_point(S, meta, nbr):
 
 
 @njit(cache=True)
-def is_candidate(S, meta, q, c):
-    return q >= 0 and S[COL, q] == 0 and q != meta[M_KO] and code_valid(S[CODE, q], c)
+def is_candidate(val, meta, q, c):
+    """q is a move mover c may play (``val`` fresh for c): not suicide, ko or own eye."""
+    return q >= 0 and val[c - 1, q] != 0 and q != meta[M_KO]
 
 
 @njit(cache=True)
@@ -682,7 +703,7 @@ def _ext_add(ext_pt, ext_f, ext_key, ne, q, f, key):
 
 
 @njit(cache=True)
-def extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, ext_pt, ext_f, ext_key, cells):
+def extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, val, ext_pt, ext_f, ext_key, cells):
     """The features that depend on more than the candidate's 3x3 pattern, for mover c, as
     (point, feature slot, pattern key or 0) triples: response, response pattern, neighbour,
     save-atari, nakade. Only candidate points get entries. Returns the count."""
@@ -694,7 +715,7 @@ def extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, ext_pt, ext_f, ext_key,
         cl = min(S[LIBS, S[HEAD, last]], 3)
         for j in range(12):
             q = nbr12[last, j]
-            if not is_candidate(S, meta, q, c):
+            if not is_candidate(val, meta, q, c):
                 continue
             key = response_key(code, mask, cl, j, i12)
             ne = _ext_add(ext_pt, ext_f, ext_key, ne, q, F_RESP, 0)
@@ -705,9 +726,13 @@ def extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, ext_pt, ext_f, ext_key,
                 ne = _ext_add(ext_pt, ext_f, ext_key, ne, q, F_NBR_DIAG, 0)
     # save-atari: the liberty of one of the mover's strings in atari, if the move rescues it
     n = S.shape[1]
+    left = meta[M_ATARI + c - 1]     # strings in atari still to find (none: no scan)
     for h in range(n):
+        if left <= 0:
+            break
         if S[COL, h] != c or S[HEAD, h] != h or S[LIBS, h] != 1:
             continue
+        left -= 1
         x = -1
         y = h
         while x < 0:
@@ -716,7 +741,7 @@ def extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, ext_pt, ext_f, ext_key,
                 if z >= 0 and S[COL, z] == 0:
                     x = z
             y = S[NEXT, y]
-        if not is_candidate(S, meta, x, c):
+        if not is_candidate(val, meta, x, c):
             continue
         dup = False
         for i in range(ne):
@@ -725,7 +750,7 @@ def extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, ext_pt, ext_f, ext_key,
         if not dup and libs_after(S, meta, nbr, x, c, 2) >= 2:
             ne = _ext_add(ext_pt, ext_f, ext_key, ne, x, F_SAVE, 0)
     v = nakade_point(S, meta, nbr)
-    if is_candidate(S, meta, v, c):
+    if is_candidate(val, meta, v, c):
         ne = _ext_add(ext_pt, ext_f, ext_key, ne, v, F_NAKADE + meta[M_NCAPT] - 3, 0)
     return ne
 
@@ -771,8 +796,13 @@ def refresh_points(S, meta, pts, npts, c_only, t_o, t_d, swap, keys, vals, val, 
                 val[ci, q] = 0
                 continue
             code = S[CODE, q]
-            val[ci, q] = 1 if code_valid(code, c) else 0
+            ok = code_valid(code, c)
+            val[ci, q] = 1 if ok else 0
             if not with_keys:
+                continue
+            if not ok:
+                k3[ci, q] = 0
+                sl3[ci, q] = F_UNK3
                 continue
             k = key3(code, c, t_o, t_d, swap)
             k3[ci, q] = k
@@ -801,7 +831,7 @@ def position_features(S, meta, nbr, nbr12, p12, i12, keys, vals, size, c, tree, 
             fkeys[ncand, 0] = k3[ci, q]
             nf[ncand] = 1
             ncand += 1
-    ne = extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, ext_pt, ext_f, ext_key, cells)
+    ne = extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, val, ext_pt, ext_f, ext_key, cells)
     for i in range(ne):
         j = cidx[ext_pt[i]]
         if j >= 0:

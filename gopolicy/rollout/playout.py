@@ -86,13 +86,33 @@ def area_score(stones, nbr, own, region, stack, pts):
     return sc
 
 
+CACHE_BITS = 12
+
+
+@njit(cache=True)
+def _point_weight(code, ci, t_o, t_d, swap, keys, vals, ew, cache_code, cache_w):
+    """exp(weight of the 3x3 pattern) for mover ci + 1 at an empty point with 3x3 ``code``,
+    0 when it is not a candidate. A small direct-mapped cache on the raw code skips the
+    symmetry canonicalisation and the hash-table probe for the codes that keep recurring."""
+    h = ((np.int64(code) * 2654435761) & 0xFFFFFFFF) >> (32 - CACHE_BITS)
+    if cache_code[ci, h] == code:
+        return cache_w[ci, h]
+    c = ci + 1
+    wgt = 0.0
+    if P.code_valid(code, c):
+        wgt = ew[P.table_get(keys, vals, P.key3(code, c, t_o, t_d, swap), P.F_UNK3)]
+    cache_code[ci, h] = code
+    cache_w[ci, h] = wgt
+    return wgt
+
+
 @njit(cache=True, nogil=True)
 def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max_moves, size,
               nbr, nbr8, nbr12, p12, i12, t_o, t_d, swap, keys, vals, w, uniform,
               own, scores, trace):
     """``n_playouts`` playouts from the position; fills ``own`` (float32, +1 black / -1 white
     per playout), ``scores`` (B - W area, no komi, per playout) and ``trace`` (the moves of
-    the first playout, pass = n). Returns the length of the trace."""
+    the first playout, pass = n). Returns (length of the trace, moves played in all)."""
     n = stones0.shape[0]
     np.random.seed(seed)
     S0 = np.zeros((P.NROWS, n), np.int32)
@@ -127,7 +147,9 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
     ext_f = np.empty(4 * n + 64, np.int32)
     ext_key = np.empty(4 * n + 64, np.int64)
     cells = np.empty(12, np.int32)
-    acc = np.zeros(n, np.float64)
+    rs_saved = np.zeros(size, np.float64)
+    cache_code = np.full((2, 1 << CACHE_BITS), -1, np.int32)
+    cache_w = np.zeros((2, 1 << CACHE_BITS), np.float64)
     omark = np.zeros(n, np.int32)
     opts = np.empty(n, np.int32)
     saved = np.empty(n, np.float64)
@@ -140,6 +162,7 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
     pts = np.empty(n, np.int32)
     own_i = np.zeros(n, np.int32)
     ntrace = 0
+    total_moves = 0
     for k in range(n_playouts):
         if k > 0:
             S[:, :] = S0
@@ -154,27 +177,24 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
         moves = 0
         while passes < 2 and moves < max_moves:
             ci = c - 1
-            # 1. one-move overrides: previous-move features, the ko point
+            # 1. one-move overrides: previous-move features, the ko point. exp(sum of
+            # weights) = product of the stored exp(weight): no exp() per move.
             ostamp += 1
-            rstamp += 1
             no = 0
-            nr = 0
             ne = 0
             if not uniform:
-                ne = P.extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, ext_pt, ext_f,
+                ne = P.extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, val, ext_pt, ext_f,
                               ext_key, cells)
+            for r in range(size):
+                rs_saved[r] = rs[ci, r]
             for i in range(ne):
                 q = ext_pt[i]
                 if omark[q] != ostamp:
                     omark[q] = ostamp
                     opts[no] = q
+                    saved[no] = base[ci, q]
                     no += 1
-                    acc[q] = w[sl3[ci, q]]
-                acc[q] += w[ext_f[i]]
-            for i in range(no):
-                q = opts[i]
-                saved[i] = base[ci, q]
-                base[ci, q] = np.exp(acc[q])
+                base[ci, q] *= ew[ext_f[i]]
             ko = meta[P.M_KO]
             if ko >= 0 and base[ci, ko] > 0.0:
                 if omark[ko] != ostamp:
@@ -184,13 +204,8 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
                     no += 1
                 base[ci, ko] = 0.0
             for i in range(no):
-                r = opts[i] // size
-                if rowmark[r] != rstamp:
-                    rowmark[r] = rstamp
-                    rows[nr] = r
-                    nr += 1
-            for i in range(nr):
-                _row_sums(base, rs, ci, rows[i], size)
+                q = opts[i]
+                rs[ci, q // size] += base[ci, q] - saved[i]
             # 2. draw
             total = 0.0
             for r in range(size):
@@ -215,11 +230,11 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
                         u -= b
                 if move < 0:
                     move = last_pos
-            # 3. undo the overrides
+            # 3. undo the overrides (row sums restored exactly, not by subtraction)
             for i in range(no):
                 base[ci, opts[i]] = saved[i]
-            for i in range(nr):
-                _row_sums(base, rs, ci, rows[i], size)
+            for r in range(size):
+                rs[ci, r] = rs_saved[r]
             # 4. play and refresh what changed
             if move < 0:
                 P.play_pass(meta)
@@ -233,17 +248,24 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
                     trace[ntrace] = move
                     ntrace += 1
                 nd = P.play(S, meta, nbr, nbr8, move, c, dirty)
-                P.refresh_points(S, meta, dirty, nd, 0, t_o, t_d, swap, keys, vals, val, k3,
-                                 sl3, not uniform)
+                if uniform:
+                    P.refresh_points(S, meta, dirty, nd, 0, t_o, t_d, swap, keys, vals, val, k3,
+                                     sl3, False)
                 rstamp += 1
                 nr = 0
                 for i in range(nd):
                     q = dirty[i]
                     for cj in range(2):
-                        if val[cj, q]:
-                            base[cj, q] = 1.0 if uniform else ew[sl3[cj, q]]
-                        else:
+                        if uniform:
+                            base[cj, q] = 1.0 if val[cj, q] else 0.0
+                        elif S[P.COL, q] != 0:
                             base[cj, q] = 0.0
+                            val[cj, q] = 0
+                        else:
+                            b = _point_weight(S[P.CODE, q], cj, t_o, t_d, swap, keys, vals, ew,
+                                              cache_code, cache_w)
+                            base[cj, q] = b
+                            val[cj, q] = 1 if b > 0.0 else 0
                     r = q // size
                     if rowmark[r] != rstamp:
                         rowmark[r] = rstamp
@@ -254,21 +276,20 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
                     _row_sums(base, rs, 1, rows[i], size)
             c = 3 - c
             moves += 1
+        total_moves += moves
         stones = S[P.COL].astype(np.int8)
         own_i[:] = 0
         scores[k] = area_score(stones, nbr, own_i, region, stack, pts)
         for q in range(n):
             own[q] += own_i[q]
-    return ntrace
+    return ntrace, total_moves
 
 
 def board_inputs(board):
     """``(stones int8, ko, last, last2, captured int32[])`` of a Board for the kernels: the
     previous two moves (-1 for none or a pass) and the stones the last move captured."""
     n = board.n
-    moves = [m for _, m in board.moves[-2:]]
-    last = moves[-1] if moves else -1
-    last2 = moves[-2] if len(moves) > 1 else -1
+    last, last2 = board.last_moves
     last = last if 0 <= last < n else -1
     last2 = last2 if 0 <= last2 < n else -1
     capt = np.zeros(0, np.int32)
@@ -289,6 +310,7 @@ class RolloutResult:
     ownership_sum: np.ndarray     # float32 [size*size]: +1 Black owns / -1 White, summed
     scores: np.ndarray            # float64 [n]: each playout's B - W - komi
     trace: np.ndarray             # int32: the moves of the first playout (pass = size*size)
+    moves: int = 0                # moves (passes included) played in all the playouts
 
 
 def resolve_policy(policy):
@@ -343,12 +365,12 @@ class Rollouts:
         own = np.zeros(self.n, np.float32)
         scores = np.zeros(max(n, 1), np.int64)
         trace = np.zeros(self.max_moves + 1, np.int32)
-        nt = 0
+        nt = moves = 0
         if n > 0:
-            nt = _rollouts(stones, ko, last, last2, capt, int(board.to_move), int(n),
+            nt, moves = _rollouts(stones, ko, last, last2, capt, int(board.to_move), int(n),
                            int(seed) & 0x7FFFFFFF, self.max_moves, self.size, t.nbr, t.nbr8,
                            t.nbr12, t.p12, t.i12, t.t_o, t.t_d, t.swap, self._keys, self._vals,
                            self._w, self.uniform, own, scores, trace)
         sc = scores[:n].astype(np.float64) - self.komi
         wins = float(np.count_nonzero(sc > 0)) + 0.5 * float(np.count_nonzero(sc == 0))
-        return RolloutResult(int(n), wins, float(sc.sum()), own, sc, trace[:nt].copy())
+        return RolloutResult(int(n), wins, float(sc.sum()), own, sc, trace[:nt].copy(), int(moves))

@@ -431,7 +431,7 @@ def count_patterns(paths, cfg: TrainConfig) -> tuple[np.ndarray, dict]:
     order = np.argsort(-counts[keep], kind="stable")
     kept = keys[keep][order]
     fams = kept >> P.FAM_SHIFT
-    info = {"count_games": games, "count_positions": positions, "distinct_patterns": int(occ.sum()),
+    info = {"count_games": games, "count_positions": positions, "seconds": round(time.time() - t0), "distinct_patterns": int(occ.sum()),
             "table_closed_hits": int(closed), "min_count": cfg.min_count,
             "patterns_3x3": int(np.count_nonzero(fams == P.FAM3)),
             "patterns_response": int(np.count_nonzero(fams == P.FAMR)),
@@ -484,7 +484,8 @@ def train(paths, out, cfg: TrainConfig, resume: bool = True) -> RolloutPolicy:
         if not nval:
             return None
         res = summarize(*evaluate_batches(policy, val)[:3])
-        st["curve"].append({"positions": st["positions"], "val_top1": res["top1"],
+        st["curve"].append({"positions": st["positions"], "val_positions": res["positions"],
+                            "val_top1": res["top1"],
                             "val_top5": res["top5"], "val_log_likelihood": res["log_likelihood"],
                             "train_top1": st["train_top1"] / max(st["train_n"], 1),
                             "train_log_likelihood": st["train_logp"] / max(st["train_n"], 1)})
@@ -496,6 +497,7 @@ def train(paths, out, cfg: TrainConfig, resume: bool = True) -> RolloutPolicy:
         return res
 
     t0 = time.time()
+    base_elapsed = st.get("elapsed", 0.0)
     done0 = st["positions"]
     last_log = last_save = time.time()
     next_val = (st["positions"] // cfg.val_every + 1) * cfg.val_every
@@ -526,8 +528,7 @@ def train(paths, out, cfg: TrainConfig, resume: bool = True) -> RolloutPolicy:
                 validate()
             if now - last_save > cfg.save_every:
                 last_save = now
-                st["elapsed"] += now - t0 - st.get("_counted", 0.0)
-                st["_counted"] = now - t0
+                st["elapsed"] = base_elapsed + (now - t0)
                 _save_state(spath, st)
             if st["positions"] >= cfg.max_positions:
                 break
@@ -539,11 +540,14 @@ def train(paths, out, cfg: TrainConfig, resume: bool = True) -> RolloutPolicy:
         st["epoch"] += 1
         st["consumed"] = None
         _log(f"[train] epoch {st['epoch']} done at {st['positions']:,} positions")
-    final = validate()
+    curve = st["curve"]
+    final = validate() if not curve or curve[-1]["positions"] != st["positions"] else {
+        "positions": nval and curve[-1].get("val_positions"), "top1": curve[-1]["val_top1"],
+        "top5": curve[-1]["val_top5"], "log_likelihood": curve[-1]["val_log_likelihood"]}
     info = {"kind": cfg.kind, "positions": st["positions"], "epochs": st["epoch"] + (
         0 if st["consumed"] is None else 1), "config": cfg.key(), "count": st["count"],
         "curve": st["curve"], "inputs": [str(p) for p in paths],
-        "train_seconds": round(st.get("elapsed", 0.0) + (time.time() - t0 - st.get("_counted", 0.0))),
+        "train_seconds": round(base_elapsed + time.time() - t0),
         "val": final}
     policy.info = info
     policy.save(out)
