@@ -66,7 +66,7 @@ def bench_pachi(games: int = 5000) -> float | None:
     p = subprocess.run([pachi, "-t", f"={games}", "threads=1"], input=b"boardsize 19\nclear_board\n"
                        b"komi 7.5\nplay b D4\nplay w Q16\nplay b C16\ngenmove w\nquit\n",
                        capture_output=True, timeout=300)
-    m = re.findall(rb"\(([0-9.]+) games/s/thread\)", p.stderr)
+    m = re.findall(rb"([0-9.]+) games/s/thread", p.stderr)
     return float(m[-1]) if m else None
 
 
@@ -102,7 +102,7 @@ def main() -> int:
     if pachi is not None:
         print(f"Pachi (1 thread): {pachi:.0f} playouts/s; ours 1 thread / Pachi = {base / pachi:.2f}")
     else:
-        print("Pachi not found ($GOPOLICY_PACHI): no comparison")
+        print("Pachi not found ($GOPOLICY_PACHI) or no rate in its log: no comparison")
     return 0
 
 
