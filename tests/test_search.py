@@ -185,3 +185,44 @@ def test_cleanup_captures_dead_stones(net):
             break
         eng.handle_line("play w pass")
     assert eng.board.stones[c3] == 0
+
+
+# ---------------------------------------------------------------- command line, analysis text
+def test_budget_options():
+    import argparse
+
+    from gopolicy.commands.gtp_cmd import add_engine_arguments, make_engine
+
+    pol = NetworkPolicy("random:8:2", device="cpu", seed=0)
+    p = argparse.ArgumentParser()
+    add_engine_arguments(p)
+
+    def engine(*argv):
+        return make_engine(p.parse_args(list(argv)), pol, io.StringIO())
+
+    assert engine("--playouts", "0").search is None                  # the policy alone
+    d = engine().search
+    assert (d.playouts, d.seconds, d.searcher.threads, d.resign_threshold) == (1600, 1.0, 2, 0.10)
+    s = engine("--playouts", "50", "--threads", "1", "--no-resign").search
+    assert (s.playouts, s.seconds, s.searcher.threads, s.resign_threshold) == (50, None, 1, None)
+    t = engine("--time", "0.5", "--c-puct", "3", "--resign-threshold", "0.05").search
+    assert (t.playouts, t.seconds, t.searcher.cfg.c_puct, t.resign_threshold) == (None, 0.5, 3.0, 0.05)
+
+
+def test_info_lines_add_up(net):
+    from gopolicy.play.search import analysis
+
+    b = Board(19, 7.5, superko=True)
+    s = Searcher(net, threads=1)
+    root = s.search(b, playouts=120)
+    line = analysis.info_line(root, 19, "lz", max_moves=400)
+    infos = ["info" + x for x in line.split("info")[1:]]
+    visits = [int(x.split()[4]) for x in infos]
+    assert sum(visits) == 120 and visits == sorted(visits, reverse=True)
+    first = infos[0].split()
+    assert first[2] == to_gtp(int(root.moves[root.best()])) and first[first.index("order") + 1] == "0"
+    kata = analysis.info_line(root, 19, "kata", ownership=s.ownership(), color=BLACK)
+    assert "scoreLead" in kata and len(kata.split(" ownership ")[1].split()) == 361
+    assert analysis.parse_args(["b", "interval", "25", "ownership", "true"], WHITE,
+                               lambda c: {"b": BLACK, "w": WHITE}[c.lower()]) == (BLACK, 0.25, True)
+    assert analysis.gfx_pv(root, 19, BLACK).startswith("VAR b ")
