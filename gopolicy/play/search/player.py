@@ -153,7 +153,7 @@ class SearchPlayer:
         self.last = {"move": move, "winrate": wr, "visits": root.visits, "why": why,
                      "playouts": s.stats.playouts, "seconds": time.perf_counter() - t0,
                      "net_evals": s.stats.net_evals}
-        self.log(f"search {COLOR_NAMES[color]} -> {'resign' if resign else to_gtp(move, b.size)} "
+        self.log(f"search move {b.move_count + 1} {COLOR_NAMES[color]} -> {'resign' if resign else to_gtp(move, b.size)} "
                  f"({why}; win rate {100 * wr:.1f}%, {s.stats.playouts} playouts, "
                  f"{root.visits} root visits, {s.stats.net_evals} net evals, "
                  f"{time.perf_counter() - t0:.2f} s)")
