@@ -226,3 +226,16 @@ def test_info_lines_add_up(net):
     assert analysis.parse_args(["b", "interval", "25", "ownership", "true"], WHITE,
                                lambda c: {"b": BLACK, "w": WHITE}[c.lower()]) == (BLACK, 0.25, True)
     assert analysis.gfx_pv(root, 19, BLACK).startswith("VAR b ")
+
+
+def test_positional_superko_edge_is_removed(net):
+    # Make the network's favourite move repeat an earlier position: the walk finds
+    # it illegal, drops the edge, and never visits it.
+    b = Board(19, 7.5, superko=True)
+    b.play(from_gtp("Q16"))
+    top = int(np.argmax(net.sensible_probabilities(b)))
+    b.history.add(b._hash_after(top, b.to_move))
+    assert not b.is_legal(top)
+    root = Searcher(net, threads=1).search(b, playouts=100)
+    i = root.index_of(top)
+    assert i >= 0 and root.bad[i] and root.N[i] == 0 and root.visits == 100
