@@ -30,7 +30,7 @@ def load(run: Path) -> tuple[int, int, float]:
     rows = list(csv.DictReader(open(run / "results.csv", newline="")))
     wins = sum(r["engine_result"] == "win" for r in rows)
     secs = [float(r["seconds"]) / max(1, int(r["moves"])) for r in rows]
-    return wins, len(rows), 2 * sum(secs) / max(1, len(secs))
+    return wins, len(rows), sum(secs) / max(1, len(secs))
 
 
 def main() -> int:
@@ -47,7 +47,7 @@ def main() -> int:
     pts.sort()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"# {args.title}", "", "| playouts/move | games | wins | win rate | Wilson 95% | s/move (game avg) | run |",
+    lines = [f"# {args.title}", "", "| playouts/move | games | wins | win rate | Wilson 95% | game s/move (both sides) | run |",
              "|--:|--:|--:|--:|--|--:|--|"]
     for b, w, n, spm, d in pts:
         lo, hi = wilson(w, n)
