@@ -23,7 +23,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent
 # Paths relative to the package: every module whose numba kernels call another's.
 KERNEL_MODULES = ("go/rules_kernels", "go/ladders", "go/features", "go/scoring",
-                  "rollout/patterns", "rollout/playout")
+                  "rollout/patterns", "rollout/playout", "rollout/train")
 
 _done = False
 

@@ -73,11 +73,37 @@ class OldUniform:
         return R
 
 
+def threaded(rollouts, k: int, seconds: float, batch: int) -> dict:
+    """Aggregate rate of k threads sharing one Rollouts object (the kernel releases the GIL)."""
+    import threading
+
+    board = Board(19)
+    done = [0] * k
+    stop = time.time() + seconds
+
+    def work(i):
+        seed = 1000 * i
+        while time.time() < stop:
+            rollouts.run(board, batch, seed)
+            done[i] += batch
+            seed += 1
+
+    t0 = time.perf_counter()
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(k)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return {"threads": k, "playouts_per_s": sum(done) / (time.perf_counter() - t0)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", help="rollout weights (default: the bundled data/bundled/rollout.npz)")
     ap.add_argument("--seconds", type=float, default=12.0, help="time per mode and start (default 12)")
     ap.add_argument("--batch", type=int, default=20, help="playouts per timed call")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="also time N Python threads running rollout-policy playouts at once (nogil)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -128,6 +154,11 @@ def main() -> int:
         print(f"{sname:12s} rollout policy / uniform playouts per second: {ratio:.2f} (goal >= 0.25)")
     e = res["empty board"]["rollout policy"]["playouts_per_s"]
     print(f"rollout policy from the empty board: {e:,.0f} playouts/s per core (goal >= 1,000)")
+    if args.threads > 1:
+        res["threads"] = threaded(policy, args.threads, args.seconds, args.batch)
+        print(f"{args.threads} threads, rollout policy from the empty board: "
+              f"{res['threads']['playouts_per_s']:,.0f} playouts/s in all "
+              f"({res['threads']['playouts_per_s'] / e:.2f} x one thread)")
     if args.json:
         print(json.dumps({"cpu": cpu_name(), "load": load, "results": res}))
     return 0

@@ -146,3 +146,21 @@ def test_tree_policy_probabilities(shipped_sgf_files):
         X X X""")
     p = TreePolicy(random_policy(4)).probabilities(full)
     assert p[-1] == 1.0 and p[:-1].sum() == 0
+
+
+def test_tree_policy_threads(shipped_sgf_files):
+    board = midgame_board(shipped_sgf_files[3], 60)
+    tp = TreePolicy(random_policy(5))
+    want = tp.probabilities(board)
+    got = []
+
+    def work():
+        for _ in range(20):
+            got.append(np.array_equal(tp.probabilities(board), want))
+
+    ts = [threading.Thread(target=work) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert len(got) == 60 and all(got)

@@ -171,7 +171,7 @@ def new_state(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------- hashing
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def hash64(key):
     x = np.uint64(key)
     x = x ^ (x >> np.uint64(33))
@@ -182,7 +182,7 @@ def hash64(key):
     return x
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def table_find(keys, key):
     """Index of ``key`` in the open-addressing table ``keys`` (-1 = empty), or of the
     empty cell where it would go."""
@@ -193,7 +193,7 @@ def table_find(keys, key):
     return i
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def table_get(keys, vals, key, default):
     i = table_find(keys, key)
     if keys[i] == key:
@@ -221,7 +221,7 @@ def _fill_table(keys, vals, key_list, values):
 
 
 # --------------------------------------------------------------------- cells and codes
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def cell(S, q):
     """3-bit state of point q (absolute colours): 0 empty, 1 off-board,
     2..4 black with 1/2/3+ liberties, 5..7 white with 1/2/3+ liberties."""
@@ -236,7 +236,7 @@ def cell(S, q):
     return 2 + (c - 1) * 3 + lib - 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def code3(S, nbr8, q):
     code = 0
     for k in range(8):
@@ -244,7 +244,7 @@ def code3(S, nbr8, q):
     return code
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def key3(code, c, t_o, t_d, swap):
     """Canonical key of a 3x3 code for mover ``c`` (colour swap, then min over the symmetries)."""
     o = code & 0xFFF
@@ -260,7 +260,7 @@ def key3(code, c, t_o, t_d, swap):
     return (np.int64(FAM3) << FAM_SHIFT) | best
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def code_valid(code, c):
     """True when mover ``c`` may play the centre of 3x3 ``code``: not suicide, not its own eye."""
     own_lo = 2 if c == 1 else 5
@@ -297,7 +297,7 @@ def code_valid(code, c):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def swap_cell(st):
     if st >= 5:
         return st - 3
@@ -306,7 +306,7 @@ def swap_cell(st):
     return st
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def diamond_cells(S, nbr12, q, c, out):
     """The 12 diamond cells around q from mover ``c``'s side (Black's cells = the mover's)."""
     for i in range(12):
@@ -316,15 +316,22 @@ def diamond_cells(S, nbr12, q, c, out):
         out[i] = st
 
 
-@njit(cache=True)
-def diamond_canon(cells, perm):
-    """``(min code, bitmask of the symmetries reaching it)``."""
+_T_O, _T_D, _ = half_tables()   # numba freezes module-level arrays into the compiled code
+
+
+@njit(cache=True, inline="always")
+def diamond_canon(cells):
+    """``(min code, bitmask of the symmetries reaching it)``. The diamond's three rings of 4
+    (distance 1, distance 2 straight, diagonal) each map onto themselves like the 3x3 halves,
+    so the 3x3 half tables give each ring's image: 3 lookups per symmetry (the tests check this
+    against the cell permutations ``sym_perms(OFF12)``)."""
+    o = cells[0] | (cells[1] << 3) | (cells[2] << 6) | (cells[3] << 9)
+    m = cells[4] | (cells[5] << 3) | (cells[6] << 6) | (cells[7] << 9)
+    d = cells[8] | (cells[9] << 3) | (cells[10] << 6) | (cells[11] << 9)
     best = np.int64(1) << 40
     mask = 0
     for s in range(8):
-        v = np.int64(0)
-        for i in range(12):
-            v |= np.int64(cells[perm[s, i]]) << (3 * i)
+        v = np.int64(_T_O[o, s]) | (np.int64(_T_O[m, s]) << 12) | (np.int64(_T_D[d, s]) << 24)
         if v < best:
             best = v
             mask = 1 << s
@@ -333,7 +340,7 @@ def diamond_canon(cells, perm):
     return best, mask
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def response_key(code, mask, centre_libs, j, inv):
     pos = 99
     for s in range(8):
@@ -344,7 +351,7 @@ def response_key(code, mask, centre_libs, j, inv):
 
 
 # --------------------------------------------------------------------- state updates
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _stamp(meta, which, row):
     meta[which] += 1
     if meta[which] > 2_000_000_000:
@@ -422,7 +429,7 @@ def count_libs(S, meta, nbr, h):
     return nl
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _dirty_add(S, q, dst, dirty, nd):
     if q >= 0 and S[DMARK, q] != dst:
         S[DMARK, q] = dst
@@ -431,7 +438,7 @@ def _dirty_add(S, q, dst, dirty, nd):
     return nd
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _dirty_around(S, nbr8, q, dst, dirty, nd):
     nd = _dirty_add(S, q, dst, dirty, nd)
     for k in range(8):
@@ -688,44 +695,18 @@ def nakade_point(S, meta, nbr):
     return -1 if tie else best
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def is_candidate(val, meta, q, c):
     """q is a move mover c may play (``val`` fresh for c): not suicide, ko or own eye."""
     return q >= 0 and val[c - 1, q] != 0 and q != meta[M_KO]
 
 
 @njit(cache=True)
-def _ext_add(ext_pt, ext_f, ext_key, ne, q, f, key):
-    ext_pt[ne] = q
-    ext_f[ne] = f
-    ext_key[ne] = key
-    return ne + 1
-
-
-@njit(cache=True)
-def extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, val, ext_pt, ext_f, ext_key, cells):
-    """The features that depend on more than the candidate's 3x3 pattern, for mover c, as
-    (point, feature slot, pattern key or 0) triples: response, response pattern, neighbour,
-    save-atari, nakade. Only candidate points get entries. Returns the count."""
-    ne = 0
-    last = meta[M_LAST]
-    if last >= 0 and S[COL, last] != 0:
-        diamond_cells(S, nbr12, last, c, cells)
-        code, mask = diamond_canon(cells, p12)
-        cl = min(S[LIBS, S[HEAD, last]], 3)
-        for j in range(12):
-            q = nbr12[last, j]
-            if not is_candidate(val, meta, q, c):
-                continue
-            key = response_key(code, mask, cl, j, i12)
-            ne = _ext_add(ext_pt, ext_f, ext_key, ne, q, F_RESP, 0)
-            ne = _ext_add(ext_pt, ext_f, ext_key, ne, q, table_get(keys, vals, key, F_UNKR), key)
-            if j < 4:
-                ne = _ext_add(ext_pt, ext_f, ext_key, ne, q, F_NBR_ORTH, 0)
-            elif j >= 8:
-                ne = _ext_add(ext_pt, ext_f, ext_key, ne, q, F_NBR_DIAG, 0)
-    # save-atari: the liberty of one of the mover's strings in atari, if the move rescues it
+def save_atari_points(S, meta, nbr, c, val, out):
+    """Candidates that rescue one of mover c's strings in atari (the string they make has >= 2
+    liberties), each once, into ``out``; returns the count."""
     n = S.shape[1]
+    nout = 0
     left = meta[M_ATARI + c - 1]     # strings in atari still to find (none: no scan)
     for h in range(n):
         if left <= 0:
@@ -744,11 +725,51 @@ def extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, val, ext_pt, ext_f, ext
         if not is_candidate(val, meta, x, c):
             continue
         dup = False
-        for i in range(ne):
-            if ext_pt[i] == x and ext_f[i] == F_SAVE:
+        for i in range(nout):
+            if out[i] == x:
                 dup = True
         if not dup and libs_after(S, meta, nbr, x, c, 2) >= 2:
-            ne = _ext_add(ext_pt, ext_f, ext_key, ne, x, F_SAVE, 0)
+            out[nout] = x
+            nout += 1
+    return nout
+
+
+@njit(cache=True, inline="always")
+def _ext_add(ext_pt, ext_f, ext_key, ne, q, f, key):
+    ext_pt[ne] = q
+    ext_f[ne] = f
+    ext_key[ne] = key
+    return ne + 1
+
+
+@njit(cache=True)
+def extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, val, ext_pt, ext_f, ext_key, cells):
+    """The features that depend on more than the candidate's 3x3 pattern, for mover c, as
+    (point, feature slot, pattern key or 0) triples: response, response pattern, neighbour,
+    save-atari, nakade. Only candidate points get entries. Returns the count."""
+    ne = 0
+    last = meta[M_LAST]
+    if last >= 0 and S[COL, last] != 0:
+        diamond_cells(S, nbr12, last, c, cells)
+        code, mask = diamond_canon(cells)
+        cl = min(S[LIBS, S[HEAD, last]], 3)
+        for j in range(12):
+            q = nbr12[last, j]
+            if not is_candidate(val, meta, q, c):
+                continue
+            key = response_key(code, mask, cl, j, i12)
+            ne = _ext_add(ext_pt, ext_f, ext_key, ne, q, F_RESP, 0)
+            ne = _ext_add(ext_pt, ext_f, ext_key, ne, q, table_get(keys, vals, key, F_UNKR), key)
+            if j < 4:
+                ne = _ext_add(ext_pt, ext_f, ext_key, ne, q, F_NBR_ORTH, 0)
+            elif j >= 8:
+                ne = _ext_add(ext_pt, ext_f, ext_key, ne, q, F_NBR_DIAG, 0)
+    # save-atari: the liberty of one of the mover's strings in atari, if the move rescues it
+    nsv = save_atari_points(S, meta, nbr, c, val, ext_pt[ne:])
+    for i in range(nsv):
+        ext_f[ne + i] = F_SAVE
+        ext_key[ne + i] = 0
+    ne += nsv
     v = nakade_point(S, meta, nbr)
     if is_candidate(val, meta, v, c):
         ne = _ext_add(ext_pt, ext_f, ext_key, ne, v, F_NAKADE + meta[M_NCAPT] - 3, 0)
@@ -775,7 +796,7 @@ def tree_features(S, meta, nbr, nbr12, p12, keys, vals, size, q, c, cells, out_f
         out_key[nf] = 0
         nf += 1
     diamond_cells(S, nbr12, q, c, cells)
-    code, _ = diamond_canon(cells, p12)
+    code, _ = diamond_canon(cells)
     key = (np.int64(FAMD) << FAM_SHIFT) | code
     out_f[nf] = table_get(keys, vals, key, F_UNKD)
     out_key[nf] = key

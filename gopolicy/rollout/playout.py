@@ -32,7 +32,7 @@ from gopolicy.rollout import patterns as P
 ensure_fresh()
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _row_sums(base, rs, ci, r, size):
     s = 0.0
     for q in range(r * size, (r + 1) * size):
@@ -86,24 +86,56 @@ def area_score(stones, nbr, own, region, stack, pts):
     return sc
 
 
-CACHE_BITS = 12
+@njit(cache=True, inline="always")
+def _point_weight(code, c, t_o, t_d, swap, keys, vals, ew):
+    """exp(weight of the 3x3 pattern) for mover c at an empty point with 3x3 ``code``, 0 when
+    it is not a candidate (a direct-mapped cache on the code was slower than this)."""
+    if not P.code_valid(code, c):
+        return 0.0
+    return ew[P.table_get(keys, vals, P.key3(code, c, t_o, t_d, swap), P.F_UNK3)]
 
 
-@njit(cache=True)
-def _point_weight(code, ci, t_o, t_d, swap, keys, vals, ew, cache_code, cache_w):
-    """exp(weight of the 3x3 pattern) for mover ci + 1 at an empty point with 3x3 ``code``,
-    0 when it is not a candidate. A small direct-mapped cache on the raw code skips the
-    symmetry canonicalisation and the hash-table probe for the codes that keep recurring."""
-    h = ((np.int64(code) * 2654435761) & 0xFFFFFFFF) >> (32 - CACHE_BITS)
-    if cache_code[ci, h] == code:
-        return cache_w[ci, h]
-    c = ci + 1
-    wgt = 0.0
-    if P.code_valid(code, c):
-        wgt = ew[P.table_get(keys, vals, P.key3(code, c, t_o, t_d, swap), P.F_UNK3)]
-    cache_code[ci, h] = code
-    cache_w[ci, h] = wgt
-    return wgt
+@njit(cache=True, inline="always")
+def _touch(base, ci, q, omark, ostamp, opts, saved, no):
+    """Remember q's stored weight before the first override of this move."""
+    if omark[q] != ostamp:
+        omark[q] = ostamp
+        opts[no] = q
+        saved[no] = base[ci, q]
+        no += 1
+    return no
+
+
+@njit(cache=True, inline="always")
+def _overrides(S, meta, nbr, nbr12, i12, keys, vals, ew, cellw, c, val, base, omark, ostamp,
+               opts, saved, cells, save_pts):
+    """Multiply in the weights of the features that depend on the previous move, exactly as
+    ``patterns.extras`` lists them (response, response pattern, neighbour, save-atari, nakade),
+    without building the list. Returns the number of points touched (listed in ``opts``)."""
+    ci = c - 1
+    no = 0
+    last = meta[P.M_LAST]
+    if last >= 0 and S[P.COL, last] != 0:
+        P.diamond_cells(S, nbr12, last, c, cells)
+        code, mask = P.diamond_canon(cells)
+        cl = min(S[P.LIBS, S[P.HEAD, last]], 3)
+        for j in range(12):
+            q = nbr12[last, j]
+            if not P.is_candidate(val, meta, q, c):
+                continue
+            key = P.response_key(code, mask, cl, j, i12)
+            no = _touch(base, ci, q, omark, ostamp, opts, saved, no)
+            base[ci, q] *= cellw[j] * ew[P.table_get(keys, vals, key, P.F_UNKR)]
+    nsv = P.save_atari_points(S, meta, nbr, c, val, save_pts)
+    for i in range(nsv):
+        q = save_pts[i]
+        no = _touch(base, ci, q, omark, ostamp, opts, saved, no)
+        base[ci, q] *= ew[P.F_SAVE]
+    v = P.nakade_point(S, meta, nbr)
+    if P.is_candidate(val, meta, v, c):
+        no = _touch(base, ci, v, omark, ostamp, opts, saved, no)
+        base[ci, v] *= ew[P.F_NAKADE + meta[P.M_NCAPT] - 3]
+    return no
 
 
 @njit(cache=True, nogil=True)
@@ -126,6 +158,11 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
     P.refresh_points(S0, meta0, allpts, n, 0, t_o, t_d, swap, keys, vals, val0, k30, sl30,
                      not uniform)
     ew = np.exp(w.astype(np.float64))
+    # response cell j: exp(response + neighbour-by-position weights), one product per cell
+    cellw = np.empty(12, np.float64)
+    for j in range(12):
+        cellw[j] = ew[P.F_RESP] * (ew[P.F_NBR_ORTH] if j < 4 else ew[P.F_NBR_DIAG] if j >= 8 else 1.0)
+    save_pts = np.empty(n, np.int32)
     base0 = np.zeros((2, n), np.float64)
     for ci in range(2):
         for q in range(n):
@@ -143,13 +180,8 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
     base = base0.copy()
     rs = rs0.copy()
     dirty = np.empty(n, np.int32)
-    ext_pt = np.empty(4 * n + 64, np.int32)
-    ext_f = np.empty(4 * n + 64, np.int32)
-    ext_key = np.empty(4 * n + 64, np.int64)
     cells = np.empty(12, np.int32)
     rs_saved = np.zeros(size, np.float64)
-    cache_code = np.full((2, 1 << CACHE_BITS), -1, np.int32)
-    cache_w = np.zeros((2, 1 << CACHE_BITS), np.float64)
     omark = np.zeros(n, np.int32)
     opts = np.empty(n, np.int32)
     saved = np.empty(n, np.float64)
@@ -180,21 +212,12 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
             # 1. one-move overrides: previous-move features, the ko point. exp(sum of
             # weights) = product of the stored exp(weight): no exp() per move.
             ostamp += 1
-            no = 0
-            ne = 0
-            if not uniform:
-                ne = P.extras(S, meta, nbr, nbr12, p12, i12, keys, vals, c, val, ext_pt, ext_f,
-                              ext_key, cells)
             for r in range(size):
                 rs_saved[r] = rs[ci, r]
-            for i in range(ne):
-                q = ext_pt[i]
-                if omark[q] != ostamp:
-                    omark[q] = ostamp
-                    opts[no] = q
-                    saved[no] = base[ci, q]
-                    no += 1
-                base[ci, q] *= ew[ext_f[i]]
+            no = 0
+            if not uniform:
+                no = _overrides(S, meta, nbr, nbr12, i12, keys, vals, ew, cellw, c, val, base,
+                                omark, ostamp, opts, saved, cells, save_pts)
             ko = meta[P.M_KO]
             if ko >= 0 and base[ci, ko] > 0.0:
                 if omark[ko] != ostamp:
@@ -262,8 +285,7 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
                             base[cj, q] = 0.0
                             val[cj, q] = 0
                         else:
-                            b = _point_weight(S[P.CODE, q], cj, t_o, t_d, swap, keys, vals, ew,
-                                              cache_code, cache_w)
+                            b = _point_weight(S[P.CODE, q], cj + 1, t_o, t_d, swap, keys, vals, ew)
                             base[cj, q] = b
                             val[cj, q] = 1 if b > 0.0 else 0
                     r = q // size

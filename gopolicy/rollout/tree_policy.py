@@ -3,6 +3,8 @@ previous two moves and the 12-point diamond around the move (Extended Data Table
 search uses it for a node's move priors before the network has evaluated the node."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from gopolicy.rollout import patterns as P
@@ -14,7 +16,7 @@ class TreePolicy:
 
     def __init__(self, policy: RolloutPolicy | None = None):
         self.policy = policy if policy is not None else RolloutPolicy.zeros("tree")
-        self._scratch: dict[int, P.Scratch] = {}
+        self._local = threading.local()     # work arrays per thread: probabilities() is re-entrant
 
     @classmethod
     def load(cls, path=None) -> "TreePolicy":
@@ -35,9 +37,10 @@ class TreePolicy:
         from gopolicy.rollout.playout import board_inputs
 
         n = board.n
-        s = self._scratch.get(n)
+        cache = self._local.__dict__.setdefault("scratch", {})
+        s = cache.get(n)
         if s is None:
-            s = self._scratch[n] = P.Scratch(n)
+            s = cache[n] = P.Scratch(n)
         t = P.tables(board.size)
         stones, ko, last, last2, capt = board_inputs(board)
         out = np.zeros(n + 1, np.float64)
