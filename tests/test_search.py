@@ -226,6 +226,8 @@ def test_info_lines_add_up(net):
     assert analysis.parse_args(["b", "interval", "25", "ownership", "true"], WHITE,
                                lambda c: {"b": BLACK, "w": WHITE}[c.lower()]) == (BLACK, 0.25, True)
     assert analysis.gfx_pv(root, 19, BLACK).startswith("VAR b ")
+    heat = analysis.visit_fractions(root, 361)
+    assert abs(heat.sum() - 1 + root.N[-1] / 120) < 1e-9 and heat.argmax() == root.moves[root.best()]
 
 
 def test_positional_superko_edge_is_removed(net):

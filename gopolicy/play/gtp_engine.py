@@ -168,6 +168,7 @@ class GtpEngine:
                 "kata-analyze": lambda a: self._analyze(a, lz=False, style="kata"),
                 "kata-genmove_analyze": lambda a: self._genmove_analyze(a, lz=False, style="kata"),
                 "gopolicy-search_visits": self.cmd_search_visits,
+                "gopolicy-search_heatmap": self.cmd_search_heatmap,
                 "gopolicy-search_pv": self.cmd_search_pv,
             })
 
@@ -663,6 +664,7 @@ class GtpEngine:
     # ------------------------------------------------------------ analysis
     def cmd_analyze_commands(self, args):
         extra = [] if self.search is None else [
+            "dboard/Search visit heatmap/gopolicy-search_heatmap %c",
             "gfx/Search visits/gopolicy-search_visits %c",
             "gfx/Principal variation/gopolicy-search_pv %c",
         ]
@@ -797,6 +799,13 @@ class GtpEngine:
         color, _ = self._optional_color(args)
         self.search.search(self.board, color)
         return "\n" + analysis.gfx_visits(self.search.searcher.root, self.size)
+
+    def cmd_search_heatmap(self, args):
+        from gopolicy.play.search import analysis
+
+        color, _ = self._optional_color(args)
+        self.search.search(self.board, color)
+        return analysis.dboard(analysis.visit_fractions(self.search.searcher.root, self.board.n), self.size)
 
     def cmd_search_pv(self, args):
         from gopolicy.play.search import analysis

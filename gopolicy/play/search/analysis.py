@@ -123,6 +123,15 @@ def gfx_pv(root, size: int, color: int) -> str:
     return "VAR " + " ".join(seq)
 
 
+def visit_fractions(root, n: int) -> np.ndarray:
+    """Share of the root's visits on each point (pass left out): GoGui's visit heatmap."""
+    out = np.zeros(n)
+    if root is not None and root.visits:
+        pts = root.moves < n
+        out[root.moves[pts]] = root.N[pts] / root.visits
+    return out
+
+
 def dboard(values: np.ndarray, size: int) -> str:
     grid = values.reshape(size, size)
     return "\n" + "\n".join(" ".join(f"{v:.2f}" for v in grid[r]) for r in range(size - 1, -1, -1))
