@@ -560,8 +560,11 @@ async function main() {
   await send('play', ['B', 'Q16'])
   await send('genmove', ['W'])
   const lines = []
-  await send('lz-analyze', ['B', '10'], evt => lines.push(evt.line))
+  // lz-analyze streams until the next command: don't wait for its end first
+  const analysis = send('lz-analyze', ['B', '10'], evt => lines.push(evt.line))
+  await new Promise(r => setTimeout(r, 500))
   await send('genmove_analyze', ['B', '10'])
+  await analysis
   await send('showboard')
   await send('final_score')
   await send('quit')

@@ -4,6 +4,12 @@ Use it from GoGui, Sabaki, Lizzie, gogui-twogtp, KGS's kgsGtp or any GTP
 controller, e.g. ``gogui -program "gopolicy gtp"``. Only GTP replies go to
 stdout; all logging goes to stderr.
 
+The engine searches (Monte-Carlo tree search with the network's priors and
+rollouts, AlphaGo without a value network): by default 1,600 playouts or 1 s
+per move, whichever comes first, on 2 threads; ``--playouts N`` / ``--time S``
+set one limit alone, a game clock (``time_settings``, ``kgs-time_settings``)
+replaces both, and ``--playouts 0`` plays the network's top move without search.
+
 ``--model random`` runs a randomly initialised k=192 network (``random:K`` /
 ``random:K:L`` pick filters and layers; ``random:16:3`` is tiny and fast) --
 useful for tests and before a trained model has been bundled.
@@ -31,19 +37,64 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--symmetries", type=int, choices=(1, 8), default=1,
                    help="average the policy over 1 (default) or all 8 board symmetries")
     p.add_argument("--seed", type=int, default=None, help="random seed (sampling, random model)")
+    p.add_argument("--playouts", type=int, default=None, metavar="N",
+                   help="search playouts per move (default 1600, capped by 1 s unless --playouts is "
+                        "given alone); 0 = no search, the network's top move")
+    p.add_argument("--time", type=float, default=None, metavar="SECONDS",
+                   help="search seconds per move (default 1.0, see --playouts); a game clock overrides")
+    p.add_argument("--no-resign", action="store_true",
+                   help="never resign (search; by default it resigns when its win rate stays low)")
+    p.add_argument("--resign-threshold", type=float, default=None, metavar="P",
+                   help="search resigns when the move's win rate stays below P for 3 moves (0.10)")
+    p.add_argument("--c-puct", type=float, default=None, help="search exploration constant (2.0)")
+    p.add_argument("--expand-threshold", type=int, default=None,
+                   help="visits before a search node is expanded and sent to the network (8)")
     p.add_argument("--resign", action="store_true",
-                   help="allow resigning (after move 150 when behind by > 40 points by area estimate)")
+                   help="with --playouts 0: allow resigning (after move 150 when behind by > 40 points "
+                        "by area estimate)")
     p.add_argument("--komi", type=float, default=7.5, help="komi until the controller sets one (7.5)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
                    help="inference precision (auto: bf16 where the device runs it natively)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="CPU threads for the network (default 1: lowest batch-1 latency when the "
-                        "cores are shared, e.g. with the opponent engine; 0 = torch's default)")
-    p.add_argument("--playouts", type=int, default=64,
-                   help="random playouts used to judge dead stones and estimate the score (64)")
+    p.add_argument("--threads", type=int, default=2,
+                   help="search threads sharing one tree (2; 1 when the opponent needs the other core)")
+    p.add_argument("--net-threads", type=int, default=1,
+                   help="CPU threads inside one network pass (default 1: lowest latency when the "
+                        "cores are shared; 0 = torch's default)")
+    p.add_argument("--score-playouts", type=int, default=64,
+                   help="with --playouts 0: random playouts that judge dead stones and the score (64)")
     p.add_argument("--name", default="gopolicy", help="the engine's GTP name")
     p.add_argument("--quiet", action="store_true", help="no per-move log lines on stderr")
+
+
+def make_engine(args, policy, log, name: str | None = None):
+    """The GtpEngine the arguments describe (with a search unless --playouts 0)."""
+    from gopolicy.play.gtp_engine import GtpEngine
+
+    search = None
+    if args.playouts is None or args.playouts > 0:
+        from gopolicy.play.search import SearchConfig, Searcher
+        from gopolicy.play.search.player import RESIGN_THRESHOLD, SearchPlayer
+
+        cfg = SearchConfig()
+        if args.c_puct is not None:
+            cfg.c_puct = args.c_puct
+        if args.expand_threshold is not None:
+            cfg.expand_threshold = max(1, args.expand_threshold)
+        playouts, seconds = args.playouts, args.time
+        if playouts is None and seconds is None:
+            playouts, seconds = 1600, 1.0
+        threshold = None if args.no_resign else (
+            RESIGN_THRESHOLD if args.resign_threshold is None else args.resign_threshold)
+        searcher = Searcher(policy, threads=max(1, args.threads), config=cfg,
+                            seed=args.seed if args.seed is not None else 0)
+        search = SearchPlayer(searcher, playouts=playouts, seconds=seconds, resign_threshold=threshold)
+    return GtpEngine(policy, komi=args.komi, resign=args.resign, playouts=args.score_playouts,
+                     name=name or args.name, log=log, search=search)
+
+
+def net_threads(args):
+    return args.net_threads if args.net_threads and args.net_threads > 0 else None
 
 
 def run(args) -> int:
@@ -62,6 +113,11 @@ def run(args) -> int:
         print(f"gopolicy gtp: {exc}", file=sys.stderr)
         out.close()
         return 2
+    if args.playouts is not None and args.playouts < 0 or args.time is not None and args.time <= 0 \
+            or args.threads < 1:
+        print("gopolicy gtp: --playouts must be >= 0, --time > 0, --threads >= 1", file=sys.stderr)
+        out.close()
+        return 2
     if not random_model:
         path = default_model_path() if args.model is None else Path(args.model).expanduser()
         if not path.is_file():
@@ -71,7 +127,7 @@ def run(args) -> int:
             return 2
 
     from gopolicy.play import warmup
-    from gopolicy.play.gtp_engine import GtpEngine, serve_stdio
+    from gopolicy.play.gtp_engine import serve_stdio
     from gopolicy.play.network_policy import NetworkPolicy
 
     # kernels compile while the model loads and the GUI talks; one line on stderr when ready
@@ -80,7 +136,7 @@ def run(args) -> int:
     try:
         policy = NetworkPolicy(args.model, device=args.device, symmetries=args.symmetries,
                                temperature=args.temperature, seed=args.seed, precision=args.precision,
-                               threads=args.threads if args.threads and args.threads > 0 else None)
+                               threads=net_threads(args))
     except (FileNotFoundError, ValueError) as exc:
         print(f"gopolicy gtp: {exc}", file=sys.stderr)
         out.close()
@@ -91,6 +147,5 @@ def run(args) -> int:
         return 2
     print(f"[gtp] {policy.describe()}", file=sys.stderr, flush=True)
     log = io.StringIO() if args.quiet else sys.stderr
-    engine = GtpEngine(policy, komi=args.komi, resign=args.resign, playouts=args.playouts,
-                       name=args.name, log=log)
+    engine = make_engine(args, policy, log)
     return serve_stdio(engine, out)

@@ -1,8 +1,9 @@
-"""`gopolicy play`: watch the policy network play one game.
+"""`gopolicy play`: watch the engine (search on the policy network) play one game.
 
 Against GNU Go when it is installed (``/usr/games/gnugo`` or ``gnugo`` on the
 PATH), else against itself. The board is shown every ``--show-every`` moves and
-at the end, followed by the result and where the SGF was written.
+at the end, followed by the result and where the SGF was written. Self-play
+never resigns, so the game ends by two passes and shows the final position.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 import sys
 import time
 
-from gopolicy.commands.gtp_cmd import add_engine_arguments
+from gopolicy.commands.gtp_cmd import add_engine_arguments, make_engine, net_threads
 from gopolicy.play.peers import find_gnugo
 
 
@@ -27,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
     p.add_argument("--self-play", action="store_true", help="play against itself even if GNU Go exists")
     p.add_argument("--show-every", type=int, default=50, metavar="N",
                    help="show the board every N moves (50; 0 = only at the end)")
-    p.add_argument("--max-moves", type=int, default=600, help="move cap (600)")
+    p.add_argument("--max-moves", type=int, default=500, help="move cap (500)")
     p.add_argument("--out", default=None, metavar="FILE.sgf",
                    help="where to write the game (default: games/play-<date-time>.sgf)")
     p.set_defaults(func=run)
@@ -36,7 +37,6 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
 
 def run(args) -> int:
     from gopolicy.play.gtp_client import GtpClient, InProcessClient
-    from gopolicy.play.gtp_engine import GtpEngine
     from gopolicy.go.coords import COLOR_NAMES
     from gopolicy.play.match import play_game
     from gopolicy.play.network_policy import NetworkPolicy
@@ -46,15 +46,16 @@ def run(args) -> int:
     try:
         policy = NetworkPolicy(args.model, device=args.device, symmetries=args.symmetries,
                                temperature=args.temperature, seed=args.seed, precision=args.precision,
-                               threads=args.threads if args.threads and args.threads > 0 else None)
+                               threads=net_threads(args))
     except (FileNotFoundError, ValueError) as exc:
         print(f"gopolicy play: {exc}", file=sys.stderr)
         return 2
     quiet = open(os.devnull, "w")
-    ours = InProcessClient(GtpEngine(policy, komi=args.komi, resign=args.resign,
-                                     playouts=args.playouts, name=args.name, log=quiet),
-                           name="gopolicy")
     gnugo = None if args.self_play else find_gnugo()
+    if not gnugo and not args.opponent:
+        args.no_resign = True       # self-play: play it out to two passes
+    engine = make_engine(args, policy, quiet)
+    ours = InProcessClient(engine, name="gopolicy")
     if args.opponent:
         opp = GtpClient(args.opponent, timeout=600)
         opp_name = opp.send("name")
@@ -63,8 +64,7 @@ def run(args) -> int:
                          "--komi", f"{args.komi:g}"], name="gnugo", timeout=600)
         opp_name = f"GNU Go {opp.send('version')} level {args.gnugo_level}"
     else:
-        opp = InProcessClient(GtpEngine(policy, komi=args.komi, resign=args.resign,
-                                        playouts=args.playouts, name="gopolicy (self)", log=quiet),
+        opp = InProcessClient(make_engine(args, policy, quiet, name="gopolicy (self)"),
                               name="gopolicy-self")
         opp_name = "gopolicy (itself)"
     our_color = BLACK if args.color == "black" else WHITE
@@ -72,6 +72,12 @@ def run(args) -> int:
     bname, wname = ("gopolicy", opp_name) if our_color == BLACK else (opp_name, "gopolicy")
     print(f"gopolicy play: {bname} (Black) vs {wname} (White), komi {args.komi:g}")
     print(f"model: {policy.describe()}")
+    if engine.search is not None:
+        sp = engine.search
+        limits = " or ".join(x for x in (f"{sp.playouts} playouts" if sp.playouts else "",
+                                          f"{sp.seconds:g} s" if sp.seconds else "") if x)
+        print(f"search: {limits} per move, {sp.searcher.threads} thread(s), "
+              f"resign {'off' if sp.resign_threshold is None else f'below {sp.resign_threshold:.0%}'}")
 
     def show(board, color, move):
         if args.show_every and board.move_count % args.show_every == 0:
@@ -81,7 +87,7 @@ def run(args) -> int:
     t0 = time.time()
     try:
         res = play_game(black, white, komi=args.komi, max_moves=args.max_moves, on_move=show,
-                        playouts=args.playouts)
+                        playouts=args.score_playouts)
         other_score = None
         if gnugo and not args.opponent and res.reason == "two passes":
             try:

@@ -8,6 +8,13 @@ followed by a blank line; a reply never contains a blank line inside it. The
 engine never dies on input: any exception while executing a command becomes
 ``? internal error: ...``. :meth:`GtpEngine.run` reads until ``quit`` or EOF.
 
+With a search (``search=``, a :class:`gopolicy.play.search.player.SearchPlayer`;
+``gopolicy gtp --playouts N`` with N > 0) moves, passes, resignation, dead
+stones, the score, the clock (``time_settings``, ``time_left``,
+``kgs-time_settings``) and the analysis commands come from the Monte-Carlo tree
+search; the analysis commands stream from the live tree until the next command
+when the engine runs on a stream (:meth:`GtpEngine.run`). Without one (``--playouts 0``):
+
 Moves come from the policy network: greedy over the legal moves (simple ko and
 positional superko: the engine's Board uses ``superko=True``), never filling
 the engine's own true eyes, sampled when a temperature is given. The engine
@@ -27,8 +34,10 @@ komi 0.5 or 0 for handicap games themselves).
 from __future__ import annotations
 
 import os
+import queue
 import re
 import sys
+import threading
 import time
 
 import numpy as np
@@ -101,8 +110,11 @@ class GtpEngine:
     """
 
     def __init__(self, policy, komi: float = 7.5, resign: bool = False, playouts: int = 64,
-                 name: str = ENGINE_NAME, log=None):
+                 name: str = ENGINE_NAME, log=None, search=None):
         self.policy = policy
+        self.search = search            # a SearchPlayer, or None: the policy alone
+        self._pending = None            # run(): True when the next command is waiting
+        self._out = None                # run(): the reply stream, for streamed analysis
         self.size = BOARD_SIZE
         self.default_komi = float(komi)
         self.komi = float(komi)
@@ -150,11 +162,22 @@ class GtpEngine:
             "analyze": lambda a: self._analyze(a, lz=False),
             "genmove_analyze": lambda a: self._genmove_analyze(a, lz=False),
         }
+        if search is not None:
+            search.log = self._log
+            self.commands.update({
+                "kata-analyze": lambda a: self._analyze(a, lz=False, style="kata"),
+                "kata-genmove_analyze": lambda a: self._genmove_analyze(a, lz=False, style="kata"),
+                "gopolicy-search_visits": self.cmd_search_visits,
+                "gopolicy-search_heatmap": self.cmd_search_heatmap,
+                "gopolicy-search_pv": self.cmd_search_pv,
+            })
 
     # ------------------------------------------------------------ state
     def _new_board(self) -> None:
         self.board = Board(self.size, self.komi, superko=True)
         self.events: list[tuple] = []   # ("setup", black, white) / ("move", color, move)
+        if getattr(self, "search", None) is not None:
+            self.search.reset_game()
 
     def _log(self, msg: str) -> None:
         try:
@@ -179,8 +202,10 @@ class GtpEngine:
         fn = self.commands.get(name)
         if fn is None:
             return format_reply(False, "unknown command", cid)
+        self._cid = cid
         try:
-            return format_reply(True, fn(args) or "", cid)
+            text = fn(args) or ""
+            return "" if text is _STREAMED else format_reply(True, text, cid)
         except GtpFailure as exc:
             return format_reply(False, str(exc), cid)
         except Exception as exc:
@@ -189,17 +214,38 @@ class GtpEngine:
             return format_reply(False, f"internal error: {msg}", cid)
 
     def run(self, inp, out) -> int:
-        """Serve GTP: ``inp`` yields text lines, ``out`` is a binary stream."""
-        for raw in inp:
-            if isinstance(raw, bytes):
-                raw = raw.decode("utf-8", "replace")
-            reply = self.handle_line(raw)
-            if reply is None:
-                continue
-            out.write(reply.encode("utf-8"))
-            out.flush()
-            if self.quit:
-                break
+        """Serve GTP: ``inp`` yields text lines, ``out`` is a binary stream.
+
+        A reader thread queues the input, so that a streamed analysis can see
+        that the next command has arrived and stop."""
+        lines: queue.Queue = queue.Queue()
+
+        def reader():
+            try:
+                for raw in inp:
+                    lines.put(raw)
+            except (OSError, ValueError):
+                pass
+            lines.put(None)
+
+        threading.Thread(target=reader, daemon=True).start()
+        self._pending = lambda: not lines.empty()
+        self._out = out
+        try:
+            while True:
+                raw = lines.get()
+                if raw is None:
+                    break
+                if isinstance(raw, bytes):
+                    raw = raw.decode("utf-8", "replace")
+                reply = self.handle_line(raw)
+                if reply:                   # None: blank line; "": streamed already
+                    out.write(reply.encode("utf-8"))
+                    out.flush()
+                if self.quit:
+                    break
+        finally:
+            self._pending = self._out = None
         return 0
 
     # ------------------------------------------------------------ argument helpers
@@ -272,6 +318,8 @@ class GtpEngine:
         if seed < 0:
             raise GtpFailure("syntax error")
         self.policy.rng = np.random.default_rng(seed)
+        if self.search is not None:
+            self.search.searcher.set_seed(seed)
         return ""
 
     def cmd_list_commands(self, args):
@@ -358,12 +406,16 @@ class GtpEngine:
         if min(main, byo, stones) < 0:
             raise GtpFailure("syntax error")
         self.time_settings = {"type": "canadian", "main": main, "byo_yomi": byo, "stones": stones}
+        if self.search is not None:
+            self.search.clock.set_canadian(main, byo, stones)
         return ""
 
     def cmd_time_left(self, args):
         self._nargs(args, 3)
         color = self._color(args[0])
         self.time_left[color] = (self._int(args[1]), self._int(args[2]))
+        if self.search is not None:
+            self.search.clock.set_left(color, *self.time_left[color])
         return ""
 
     def cmd_kgs_time_settings(self, args):
@@ -377,6 +429,8 @@ class GtpEngine:
         if any(v < 0 for v in vals):
             raise GtpFailure("syntax error")
         self.time_settings = {"type": kind, "values": vals}
+        if self.search is not None:
+            self.search.clock.set_kgs(kind, vals)
         return ""
 
     # ------------------------------------------------------------ playing
@@ -407,6 +461,8 @@ class GtpEngine:
 
     def generate(self, color: int, cleanup: bool = False) -> int | str:
         """The engine's move for ``color`` (a move index) or ``"resign"``."""
+        if self.search is not None:
+            return self.search.genmove(self.board, color, cleanup=cleanup)
         b = self.board
         n = b.n
         t0 = time.perf_counter()
@@ -493,6 +549,8 @@ class GtpEngine:
         return "\n" + str(b) + "\n" + info
 
     def cmd_final_score(self, args):
+        if self.search is not None:
+            return score_text(self.search.final_score(self.board))
         return score_text(final_score(self.board, self.komi, playouts=self.playouts))
 
     def cmd_final_status_list(self, args):
@@ -501,6 +559,8 @@ class GtpEngine:
         if status not in ("alive", "dead", "seki"):
             raise GtpFailure("syntax error")
         est = estimate(self.board, self.playouts)
+        if self.search is not None:     # dead stones from the search's rollouts; seki as before
+            est.dead = self.search.dead(self.board)
         lines = []
         for s in strings_of(self.board):
             dead = bool(est.dead[s[0]])
@@ -593,7 +653,12 @@ class GtpEngine:
 
     # ------------------------------------------------------------ analysis
     def cmd_analyze_commands(self, args):
-        return "\n".join([
+        extra = [] if self.search is None else [
+            "dboard/Search visit heatmap/gopolicy-search_heatmap %c",
+            "gfx/Search visits/gopolicy-search_visits %c",
+            "gfx/Principal variation/gopolicy-search_pv %c",
+        ]
+        return "\n".join(extra + [
             "dboard/Policy heatmap/gopolicy-policy_heatmap %c",
             "pspairs/Policy top moves/gopolicy-policy_top %c",
             "dboard/Ownership estimate/gopolicy-ownership",
@@ -620,8 +685,11 @@ class GtpEngine:
         return " ".join(f"{to_gtp(q, self.size)} {100 * pr:.1f}%" for q, pr in self._top(color, k))
 
     def cmd_ownership(self, args):
-        est = estimate(self.board, self.playouts)
-        grid = est.ownership.reshape(self.size, self.size)
+        if self.search is not None:
+            own = self.search.ensure_ownership(self.board)
+        else:
+            own = estimate(self.board, self.playouts).ownership
+        grid = own.reshape(self.size, self.size)
         return "\n" + "\n".join(" ".join(f"{v:.2f}" for v in grid[r]) for r in range(self.size - 1, -1, -1))
 
     def _analysis_args(self, args) -> int:
@@ -643,13 +711,105 @@ class GtpEngine:
                              f"order {order} pv {v}")
         return " ".join(parts)
 
-    def _analyze(self, args, lz: bool):
+    def _analyze(self, args, lz: bool, style: str | None = None):
+        if self.search is not None:
+            return self._search_analyze(args, style or ("lz" if lz else "plain"))
         color = self._analysis_args(args)
         return "\n" + self._info_line(color, lz)
 
-    def _genmove_analyze(self, args, lz: bool):
+    # -------------------------------------------------------- search analysis
+    def _search_analyze(self, args, style: str):
+        """Stream ``info`` lines every interval until the next command arrives
+        (on a stream); in process, one line after one move's budget."""
+        from gopolicy.play.search import analysis
+        from gopolicy.play.search.player import ANALYSIS_CAP
+
+        color, interval, want_own = analysis.parse_args(args, self.board.to_move, parse_color)
+        player = self.search
+        b = player._board_for(self.board, color)
+
+        def line():
+            own = player.searcher.ownership() if want_own else None
+            return analysis.info_line(player.searcher.root, self.size, style, ownership=own, color=color)
+
+        if self._out is None or self._pending is None:
+            player.search(self.board, color)
+            return "\n" + line()
+        out, pending = self._out, self._pending
+        out.write(f"={self._cid or ''}\n".encode())
+        out.flush()
+
+        def emit(_searcher):
+            text = line()
+            if text:
+                out.write((text + "\n").encode())
+                out.flush()
+
+        player.searcher.search(b, playouts=ANALYSIS_CAP, stop=pending, progress=emit, interval=interval)
+        emit(None)
+        while not pending():            # tree full: keep the last answer until the next command
+            time.sleep(0.02)
+        out.write(b"\n")
+        out.flush()
+        return _STREAMED
+
+    def _search_genmove_analyze(self, args, style: str):
+        from gopolicy.play.search import analysis
+
+        color, interval, want_own = analysis.parse_args(args, self.board.to_move, parse_color)
+        player = self.search
+        streaming = self._out is not None
+        if streaming:
+            out = self._out
+            out.write(f"={self._cid or ''}\n".encode())
+            out.flush()
+
+            def emit(searcher):
+                out.write((analysis.info_line(searcher.root, self.size, style, color=color) + "\n").encode())
+                out.flush()
+
+            move = player.genmove(self.board, color, progress=emit, interval=interval)
+        else:
+            move = self.generate(color)
+        info = analysis.info_line(player.searcher.root, self.size, style, color=color)
+        if move == "resign":
+            vertex = "resign"
+        else:
+            self._play(color, move)
+            vertex = to_gtp(move, self.size)
+        if streaming:
+            self._out.write(((info + "\n" if info else "") + f"play {vertex}\n\n").encode())
+            self._out.flush()
+            return _STREAMED
+        return "\n" + (info + "\n" if info else "") + f"play {vertex}"
+
+    def cmd_search_visits(self, args):
+        from gopolicy.play.search import analysis
+
+        color, _ = self._optional_color(args)
+        self.search.search(self.board, color)
+        return "\n" + analysis.gfx_visits(self.search.searcher.root, self.size)
+
+    def cmd_search_heatmap(self, args):
+        from gopolicy.play.search import analysis
+
+        color, _ = self._optional_color(args)
+        self.search.search(self.board, color)
+        return analysis.dboard(analysis.visit_fractions(self.search.searcher.root, self.board.n), self.size)
+
+    def cmd_search_pv(self, args):
+        from gopolicy.play.search import analysis
+
+        color, _ = self._optional_color(args)
+        self.search.search(self.board, color)
+        return analysis.gfx_pv(self.search.searcher.root, self.size, color)
+
+    def _genmove_analyze(self, args, lz: bool, style: str | None = None):
         if not args:
             raise GtpFailure("syntax error")
+        if self.search is not None:
+            self._color(args[0])
+            return self._search_genmove_analyze(args, style or ("lz" if lz else "plain"))
         color = self._color(args[0])
         info = self._info_line(color, lz)
         move = self.generate(color)
@@ -659,6 +819,9 @@ class GtpEngine:
             self._play(color, move)
             vertex = to_gtp(move, self.size)
         return "\n" + (info + "\n" if info else "") + f"play {vertex}"
+
+
+_STREAMED = "\x00streamed"   # a command's result when it wrote its own reply to the stream
 
 
 # ======================================================================

@@ -1,0 +1,97 @@
+"""Search-tree nodes: one node per expanded position, its edges held as numpy
+arrays (minigo's ``mcts.py`` layout) so that selection is one vector expression.
+
+Edge statistics (Silver et al. 2016, Methods "Search algorithm"): ``N`` visits,
+``W`` wins summed from the point of view of the player to move at this node,
+``S`` rollout scores (Black's area minus White's minus komi) summed, ``VL``
+simulations in flight through the edge (virtual loss: counted as visits that
+lost), ``P`` the prior. Selection maximises
+
+    Q + u,   Q = W / (N + VL),   u = c_puct * P * sqrt(sum(N + VL)) / (1 + N + VL)
+
+with unvisited edges valued at the node's own win rate minus ``fpu_reduction``
+times the square root of the prior mass already visited (first-play urgency as
+in Leela Zero: AlphaGo's neutral 0 made every unvisited edge look like an even
+game).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from gopolicy.go.coords import BLACK
+
+
+class Node:
+    """An expanded position: its candidate moves (legal points that don't fill
+    the mover's own eye, then pass) and their edge statistics."""
+
+    __slots__ = ("moves", "P", "N", "W", "S", "VL", "bad", "children", "to_move",
+                 "net_done", "queued", "terminal")
+
+    def __init__(self, moves: np.ndarray, prior: np.ndarray, to_move: int):
+        k = len(moves)
+        self.moves = np.asarray(moves, np.int32)
+        self.P = np.asarray(prior, np.float64)
+        self.N = np.zeros(k, np.int64)
+        self.W = np.zeros(k, np.float64)
+        self.S = np.zeros(k, np.float64)
+        self.VL = np.zeros(k, np.int64)
+        self.bad = np.zeros(k, bool)           # found illegal (superko) during descent
+        self.children: dict[int, Node] = {}    # edge index -> expanded child
+        self.to_move = int(to_move)
+        self.net_done = False                  # P is the network's (else the tree policy's)
+        self.queued = False                    # waiting for a network evaluation
+        self.terminal: tuple | None = None     # (Black's result, score) when the game ended here
+
+    @property
+    def visits(self) -> int:
+        return int(self.N.sum())
+
+    def value(self) -> float:
+        """Win rate of the player to move here, 0.5 before any visit."""
+        n = self.N.sum()
+        return float(self.W.sum() / n) if n else 0.5
+
+    def select(self, c_puct: float, fpu_reduction: float) -> int:
+        """Index of the edge maximising Q + u (see the module docstring)."""
+        n = self.N + self.VL
+        total = n.sum()
+        # Leela Zero's reduction: the more prior mass already explored, the less
+        # an unexplored edge is presumed worth; (W + 0.5) / (N + 1) keeps one early
+        # lost rollout from freezing the node on its first edge.
+        seen = float(self.P[self.N > 0].sum())
+        fpu = (self.W.sum() + 0.5) / (self.N.sum() + 1.0) - fpu_reduction * np.sqrt(seen)
+        q = np.where(n > 0, self.W / np.maximum(n, 1), fpu)
+        score = q + c_puct * self.P * (np.sqrt(max(total, 1)) / (1.0 + n))
+        score[self.bad] = -np.inf
+        return int(np.argmax(score))
+
+    def index_of(self, move: int) -> int:
+        hit = np.flatnonzero(self.moves == move)
+        return int(hit[0]) if len(hit) else -1
+
+    def winrates(self) -> np.ndarray:
+        """Q of every edge for the player to move here (0.5 where unvisited)."""
+        return np.where(self.N > 0, self.W / np.maximum(self.N, 1), 0.5)
+
+    def best(self) -> int:
+        """Most visited edge (ties: higher Q, then higher prior)."""
+        key = np.lexsort((self.P, self.winrates(), self.N))
+        return int(key[-1])
+
+    def pv(self, first: int | None = None, limit: int = 20) -> list[int]:
+        """Principal variation: the most visited edge at each node, from edge ``first``."""
+        out = []
+        node, i = self, self.best() if first is None else first
+        while node is not None and len(out) < limit and node.N[i] > 0:
+            out.append(int(node.moves[i]))
+            node = node.children.get(i)
+            if node is None or node.visits == 0:
+                break
+            i = node.best()
+        return out
+
+
+def win_for(to_move: int, black_result: float) -> float:
+    """A Black result in [0, 1] seen by the player ``to_move``."""
+    return black_result if to_move == BLACK else 1.0 - black_result

@@ -1,0 +1,243 @@
+"""The Monte-Carlo tree search: positions the bare network gets wrong, visit
+bookkeeping, tree reuse, the clock, passing and resigning."""
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pytest
+
+from gopolicy.go.board import Board
+from gopolicy.go.coords import BLACK, WHITE, from_gtp, to_gtp
+from gopolicy.play.gtp_engine import GtpEngine
+from gopolicy.play.network_policy import NetworkPolicy, default_model_path
+from gopolicy.play.search import SearchConfig, Searcher
+from gopolicy.play.search.player import SearchPlayer
+from gopolicy.play.search.time_control import TimeControl
+
+needs_model = pytest.mark.skipif(not default_model_path().is_file(), reason="no bundled model")
+
+
+@pytest.fixture(scope="module")
+def net():
+    return NetworkPolicy(None, device="cpu")
+
+
+def settled(black_eye=("D4", "E4"), white_eye=("P16", "Q16"), to_move=BLACK) -> Board:
+    """Black fills columns A-K, White L-T; each big group has one two-point eye
+    (two liberties): a capturing race that the side to move wins by filling
+    a point of the other's eye, and loses by filling its own."""
+    g = np.zeros(361, int)
+    cols = np.arange(361) % 19
+    g[cols < 10] = BLACK
+    g[cols >= 10] = WHITE
+    for v in (*black_eye, *white_eye):
+        g[from_gtp(v)] = 0
+    b = Board(19, 7.5, superko=True)
+    b.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
+    b.to_move = to_move
+    return b
+
+
+# ---------------------------------------------------------------- finds what the network misses
+@needs_model
+@pytest.mark.parametrize("to_move,good", [(BLACK, {"P16", "Q16"}), (WHITE, {"D4", "E4"})])
+def test_search_wins_the_capturing_race_the_network_loses(net, to_move, good):
+    b = settled(to_move=to_move)
+    p = net.sensible_probabilities(b)
+    net_move = int(np.argmax(p))
+    assert to_gtp(net_move) not in good               # the network fills its own eye
+    root = Searcher(net, threads=1, seed=1).search(b, playouts=300)
+    best = to_gtp(int(root.moves[root.best()]))
+    assert best in good, best
+    q = root.winrates()
+    assert q[root.best()] > q[root.index_of(net_move)] + 0.1
+
+
+# ---------------------------------------------------------------- bookkeeping
+@pytest.mark.parametrize("threads", [1, 2])
+def test_visits_sum_to_playouts(net, threads):
+    b = Board(19, 7.5, superko=True)
+    b.play(from_gtp("Q16"))
+    s = Searcher(net, threads=threads, config=SearchConfig(expand_threshold=2))
+    root = s.search(b, playouts=200)
+    assert root.N.sum() == 200 == s.stats.playouts
+    assert not root.VL.any()
+    for child in root.children.values():   # the expanding visit and the ones before it end at the edge
+        i = next(k for k, c in root.children.items() if c is child)
+        assert child.N.sum() == root.N[i] - s.cfg.expand_threshold or child.terminal is not None
+    assert s.ownership() is not None and abs(s.ownership()).max() <= 1
+
+
+def test_tree_reuse_keeps_the_subtree(net):
+    b = Board(19, 7.5, superko=True)
+    s = Searcher(net, threads=1)
+    root = s.search(b, playouts=300)
+    i = root.best()
+    child = root.children[i]
+    kept = child.visits
+    assert kept > 0
+    b.play(int(root.moves[i]))
+    root2 = s.search(b, playouts=100)
+    assert root2 is child and root2.visits == kept + 100
+    b.play(from_gtp("K10") if b.is_legal(from_gtp("K10")) else from_gtp("K11"))
+    b2 = Board(19, 7.5, superko=True)
+    b2.play(from_gtp("C3"))                               # another game: a new tree
+    assert s.search(b2, playouts=50).visits == 50
+
+
+# ---------------------------------------------------------------- clock
+def test_time_control_shares():
+    tc = TimeControl()
+    assert tc.budget(BLACK, 10) is None
+    tc.set_canadian(0, 10, 5)                     # 10 s for 5 stones
+    aim, hard = tc.budget(BLACK, 10)
+    assert hard <= 2.0 - 0.3 and aim <= hard
+    tc.set_left(BLACK, 3, 2)                      # 3 s for 2 stones
+    assert tc.budget(BLACK, 11)[1] <= 1.5 - 0.3
+    tc.set_kgs("absolute", [60])
+    tc.set_left(WHITE, 20, 0)
+    aim, hard = tc.budget(WHITE, 200)
+    assert hard <= 5 and aim <= 20 / 20
+    tc.set_kgs("byoyomi", [0, 5, 3])
+    tc.set_left(BLACK, 5, 3)
+    aim, hard = tc.budget(BLACK, 50)
+    assert hard <= 5 - 0.3 and aim > 2
+    tc.set_canadian(0, 5, 0)                      # byo-yomi without stones: no limit
+    assert tc.budget(BLACK, 1) is None
+
+
+def test_genmove_keeps_time_left(net):
+    player = SearchPlayer(Searcher(net, threads=2), playouts=None, seconds=30)
+    eng = GtpEngine(net, log=io.StringIO(), search=player)
+    for cmd in ("time_settings 0 2 1", "time_left b 2 1"):
+        assert eng.handle_line(cmd) == "=\n\n"
+    for color in "bw":
+        t0 = time.perf_counter()
+        r = eng.handle_line(f"genmove {color}")
+        dt = time.perf_counter() - t0
+        assert r.startswith("= ") and 0.4 < dt < 2.0, dt
+
+
+# ---------------------------------------------------------------- passing, resigning
+@needs_model
+def test_passes_when_the_board_is_settled(net):
+    # Black A-J with eyes, White K-T with eyes: nothing left to play.
+    g = np.zeros(361, int)
+    r, c = np.divmod(np.arange(361), 19)
+    g[c <= 8] = BLACK
+    g[c >= 9] = WHITE
+    g[(r % 2 == 1) & (c % 2 == 1) & ((c <= 6) | (c >= 11))] = 0
+    eng = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1), playouts=200,
+                                                                 seconds=None))
+    eng.board.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
+    eng.events.append(("setup", (), ()))
+    assert eng.handle_line("genmove b") == "= pass\n\n"          # no open point left
+    assert eng.handle_line("genmove w") == "= pass\n\n"          # opponent passed, White wins
+    assert eng.handle_line("final_score") == "= W+26.5\n\n"    # 190 - 171 + 7.5
+    assert eng.handle_line("final_status_list dead") == "=\n\n"
+
+
+@needs_model
+def test_resigns_only_when_lost_and_allowed(net):
+    for threshold, want in ((0.1, True), (None, False)):
+        player = SearchPlayer(Searcher(net, threads=1), playouts=200, seconds=None,
+                              resign_threshold=threshold)
+        eng = GtpEngine(net, log=io.StringIO(), search=player)
+        # Black lives on columns A-E, White on G-T, column F is dame: Black loses by 150.
+        g = np.zeros(361, int)
+        r, c = np.divmod(np.arange(361), 19)
+        g[c <= 4] = BLACK
+        g[c >= 6] = WHITE
+        g[(r % 2 == 1) & (c % 2 == 1) & ((c <= 2) | (c >= 8))] = 0
+        eng.board.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
+        eng.events.append(("setup", (), ()))
+        eng.board.move_count = 100
+        replies = []
+        for _ in range(3):
+            replies.append(eng.handle_line("genmove b"))
+            if replies[-1] == "= resign\n\n":
+                break
+            eng.handle_line("play w pass")
+        assert (replies[-1] == "= resign\n\n") == want, replies
+        assert len(replies) == 3          # never on the first low move: it must stay low
+
+
+@needs_model
+def test_cleanup_captures_dead_stones(net):
+    g = np.zeros(361, int)
+    r, c = np.divmod(np.arange(361), 19)
+    g[c <= 9] = BLACK
+    g[c >= 10] = WHITE
+    g[(r % 2 == 1) & (c % 2 == 1) & ((c <= 7) | (c >= 11))] = 0
+    g[(r >= 1) & (r <= 3) & (c >= 1) & (c <= 3)] = 0
+    g[2 * 19 + 2] = WHITE                          # a dead white stone C3 in Black's area
+    eng = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1), playouts=200,
+                                                                 seconds=None))
+    eng.board.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
+    eng.events.append(("setup", (), ()))
+    assert "C3" in eng.handle_line("final_status_list dead")
+    c3 = from_gtp("C3")
+    for _ in range(6):
+        assert eng.handle_line("kgs-genmove_cleanup b").startswith("= ")
+        if eng.board.stones[c3] == 0:
+            break
+        eng.handle_line("play w pass")
+    assert eng.board.stones[c3] == 0
+
+
+# ---------------------------------------------------------------- command line, analysis text
+def test_budget_options():
+    import argparse
+
+    from gopolicy.commands.gtp_cmd import add_engine_arguments, make_engine
+
+    pol = NetworkPolicy("random:8:2", device="cpu", seed=0)
+    p = argparse.ArgumentParser()
+    add_engine_arguments(p)
+
+    def engine(*argv):
+        return make_engine(p.parse_args(list(argv)), pol, io.StringIO())
+
+    assert engine("--playouts", "0").search is None                  # the policy alone
+    d = engine().search
+    assert (d.playouts, d.seconds, d.searcher.threads, d.resign_threshold) == (1600, 1.0, 2, 0.10)
+    s = engine("--playouts", "50", "--threads", "1", "--no-resign").search
+    assert (s.playouts, s.seconds, s.searcher.threads, s.resign_threshold) == (50, None, 1, None)
+    t = engine("--time", "0.5", "--c-puct", "3", "--resign-threshold", "0.05").search
+    assert (t.playouts, t.seconds, t.searcher.cfg.c_puct, t.resign_threshold) == (None, 0.5, 3.0, 0.05)
+
+
+def test_info_lines_add_up(net):
+    from gopolicy.play.search import analysis
+
+    b = Board(19, 7.5, superko=True)
+    s = Searcher(net, threads=1)
+    root = s.search(b, playouts=120)
+    line = analysis.info_line(root, 19, "lz", max_moves=400)
+    infos = ["info" + x for x in line.split("info")[1:]]
+    visits = [int(x.split()[4]) for x in infos]
+    assert sum(visits) == 120 and visits == sorted(visits, reverse=True)
+    first = infos[0].split()
+    assert first[2] == to_gtp(int(root.moves[root.best()])) and first[first.index("order") + 1] == "0"
+    kata = analysis.info_line(root, 19, "kata", ownership=s.ownership(), color=BLACK)
+    assert "scoreLead" in kata and len(kata.split(" ownership ")[1].split()) == 361
+    assert analysis.parse_args(["b", "interval", "25", "ownership", "true"], WHITE,
+                               lambda c: {"b": BLACK, "w": WHITE}[c.lower()]) == (BLACK, 0.25, True)
+    assert analysis.gfx_pv(root, 19, BLACK).startswith("VAR b ")
+    heat = analysis.visit_fractions(root, 361)
+    assert abs(heat.sum() - 1 + root.N[-1] / 120) < 1e-9 and heat.argmax() == root.moves[root.best()]
+
+
+def test_positional_superko_edge_is_removed(net):
+    # Make the network's favourite move repeat an earlier position: the walk finds
+    # it illegal, drops the edge, and never visits it.
+    b = Board(19, 7.5, superko=True)
+    b.play(from_gtp("Q16"))
+    top = int(np.argmax(net.sensible_probabilities(b)))
+    b.history.add(b._hash_after(top, b.to_move))
+    assert not b.is_legal(top)
+    root = Searcher(net, threads=1).search(b, playouts=100)
+    i = root.index_of(top)
+    assert i >= 0 and root.bad[i] and root.N[i] == 0 and root.visits == 100
