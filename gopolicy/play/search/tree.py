@@ -3,11 +3,13 @@ arrays (minigo's ``mcts.py`` layout) so that selection is one vector expression.
 
 Edge statistics (Silver et al. 2016, Methods "Search algorithm"): ``N`` visits,
 ``W`` wins summed from the point of view of the player to move at this node,
-``S`` rollout scores (Black's area minus White's minus komi) summed, ``VL``
+``S`` rollout scores (Black's area minus White's minus komi) summed, ``U``
+the search's utility summed (the win blended with a score term, see
+:class:`gopolicy.play.search.searcher.SearchConfig`; ``U == W`` without it), ``VL``
 simulations in flight through the edge (virtual loss: counted as visits that
 lost), ``P`` the prior. Selection maximises
 
-    Q + u,   Q = W / (N + VL),   u = c_puct * P * sqrt(sum(N + VL)) / (1 + N + VL)
+    Q + u,   Q = U / (N + VL),   u = c_puct * P * sqrt(sum(N + VL)) / (1 + N + VL)
 
 with unvisited edges valued at the node's own win rate minus ``fpu_reduction``
 times the square root of the prior mass already visited (first-play urgency as
@@ -25,7 +27,7 @@ class Node:
     """An expanded position: its candidate moves (legal points that don't fill
     the mover's own eye, then pass) and their edge statistics."""
 
-    __slots__ = ("moves", "P", "N", "W", "S", "VL", "bad", "children", "to_move",
+    __slots__ = ("moves", "P", "N", "W", "S", "U", "VL", "bad", "children", "to_move",
                  "net_done", "queued", "terminal")
 
     def __init__(self, moves: np.ndarray, prior: np.ndarray, to_move: int):
@@ -35,6 +37,7 @@ class Node:
         self.N = np.zeros(k, np.int64)
         self.W = np.zeros(k, np.float64)
         self.S = np.zeros(k, np.float64)
+        self.U = np.zeros(k, np.float64)
         self.VL = np.zeros(k, np.int64)
         self.bad = np.zeros(k, bool)           # found illegal (superko) during descent
         self.children: dict[int, Node] = {}    # edge index -> expanded child
@@ -60,8 +63,8 @@ class Node:
         # an unexplored edge is presumed worth; (W + 0.5) / (N + 1) keeps one early
         # lost rollout from freezing the node on its first edge.
         seen = float(self.P[self.N > 0].sum())
-        fpu = (self.W.sum() + 0.5) / (self.N.sum() + 1.0) - fpu_reduction * np.sqrt(seen)
-        q = np.where(n > 0, self.W / np.maximum(n, 1), fpu)
+        fpu = (self.U.sum() + 0.5) / (self.N.sum() + 1.0) - fpu_reduction * np.sqrt(seen)
+        q = np.where(n > 0, self.U / np.maximum(n, 1), fpu)
         score = q + c_puct * self.P * (np.sqrt(max(total, 1)) / (1.0 + n))
         score[self.bad] = -np.inf
         return int(np.argmax(score))
