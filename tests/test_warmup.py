@@ -61,7 +61,6 @@ def _run_engine_as_nobody(site: Path, home: Path) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.skip(reason="known bug since the search merge: the search compiles kernels the warm-up does not cover yet (issue 12 follow-up)")
 def test_second_start_from_a_read_only_install_does_not_compile():
     if os.geteuid() != 0 or not shutil.which("setpriv"):
         pytest.skip("needs root and setpriv to run the engine as an unprivileged user")

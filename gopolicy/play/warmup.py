@@ -1,6 +1,6 @@
 """Compile (or load from numba's cache) every kernel an engine needs, before a GUI waits on it.
 
-A fresh install compiles the rules, planes, ladder and scoring kernels on first use: about 30 s
+A fresh install compiles the rules, planes, ladder, scoring, rollout and search kernels on first use: about 30 s
 on a 2-core machine, then well under a second from the cache (see gopolicy/_numba_cache.py for
 where the cache lives). ``gopolicy gtp`` runs :func:`compile_kernels` in a background thread at
 start, board kernels first, so ``name``, ``version``, ``list_commands``, ``boardsize`` and ``play``
@@ -31,12 +31,13 @@ def compile_kernels() -> float:
     from gopolicy.go.scoring import estimate
 
     estimate(b, playouts=2, seed=0)
-    try:  # the rollout kernels, where the package has them
-        from gopolicy.rollout.playout import Rollouts
-    except ImportError:
-        pass
-    else:
-        Rollouts(size=19, komi=7.5).run(b, n=1, seed=0)
+    # The search's kernels: tree policy, rollouts, counts (a few playouts, no network).
+    from gopolicy.play.search import SearchConfig, Searcher
+
+    s = Searcher(None, threads=1, config=SearchConfig(expand_threshold=1, score_weight=0.5))
+    s.search(b, playouts=4)
+    s.rollouts.run(b, n=1, seed=0)
+    b.analyze()
     return time.perf_counter() - t0
 
 

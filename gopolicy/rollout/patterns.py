@@ -140,8 +140,7 @@ def offset_table(size: int, offsets: tuple) -> np.ndarray:
             rr, cc = r + dr, c + dc
             if 0 <= rr < size and 0 <= cc < size:
                 t[p, i] = rr * size + cc
-    t.setflags(write=False)
-    return t
+    return t        # writeable, like rules_kernels.neighbour_tables (why: see there)
 
 
 class Tables:
