@@ -268,32 +268,11 @@ class Board:
 
     def area(self) -> tuple[int, int]:
         """Tromp-Taylor area: (black, white) stones plus empty regions reaching only one colour."""
-        stones = self.stones
-        region = np.full(self.n, -1, np.int32)
-        black = int(np.count_nonzero(stones == BLACK))
-        white = int(np.count_nonzero(stones == WHITE))
-        for p0 in range(self.n):
-            if stones[p0] != EMPTY or region[p0] >= 0:
-                continue
-            stack, pts, touches = [p0], [], 0
-            region[p0] = p0
-            while stack:
-                p = stack.pop()
-                pts.append(p)
-                for q in self.nbr[p]:
-                    if q < 0:
-                        continue
-                    if stones[q] == EMPTY:
-                        if region[q] < 0:
-                            region[q] = p0
-                            stack.append(q)
-                    else:
-                        touches |= int(stones[q])
-            if touches == BLACK:
-                black += len(pts)
-            elif touches == WHITE:
-                white += len(pts)
-        return black, white
+        n = self.n
+        own = np.zeros(n, np.int32)
+        K.area_count(self.stones, self.nbr, own, np.zeros(n, np.uint8), np.empty(n, np.int32),
+                     np.empty(n, np.int32), np.empty(n, np.int32))
+        return int(np.count_nonzero(own > 0)), int(np.count_nonzero(own < 0))
 
     def area_score(self, komi: float | None = None) -> float:
         """Black's area minus White's area minus komi (> 0: Black wins)."""

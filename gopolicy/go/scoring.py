@@ -24,7 +24,7 @@ from numba import njit
 
 from gopolicy.go.board import Board
 from gopolicy.go.coords import BLACK, EMPTY
-from gopolicy.go.rules_kernels import Strings, is_eye, play_stone
+from gopolicy.go.rules_kernels import Strings, area_count, is_eye, play_stone
 
 
 @njit(cache=True)
@@ -114,56 +114,8 @@ def _playouts(stones0, nbr, diag, to_move, ko0, n_playouts, max_moves, seed,
                 passes = 0
             color = 3 - color
             moves += 1
-        # Tromp-Taylor count of the final position.
-        sc = 0
-        for p in range(n):
-            region[p] = -1
-            touched[p] = 0
-            s = stones[p]
-            if s == 1:
-                own[p] += 1
-                sc += 1
-            elif s == 2:
-                own[p] -= 1
-                sc -= 1
-        for p0 in range(n):
-            if stones[p0] != EMPTY or region[p0] >= 0:
-                continue
-            region[p0] = p0
-            stack[0] = p0
-            top = 1
-            npts = 0
-            touches = 0
-            while top > 0:
-                top -= 1
-                p = stack[top]
-                pts[npts] = p
-                npts += 1
-                for j in range(4):
-                    q = nbr[p, j]
-                    if q < 0:
-                        continue
-                    if stones[q] == EMPTY:
-                        if region[q] < 0:
-                            region[q] = p0
-                            stack[top] = q
-                            top += 1
-                    else:
-                        touches |= stones[q]
-            if touches == 1:
-                for i in range(npts):
-                    own[pts[i]] += 1
-                sc += npts
-            elif touches == 2:
-                for i in range(npts):
-                    own[pts[i]] -= 1
-                sc -= npts
-            elif touches == 3:
-                for i in range(npts):
-                    for j in range(4):
-                        q = nbr[pts[i], j]
-                        if q >= 0 and stones[q] != EMPTY:
-                            touched[q] = 1
+        touched[:] = 0
+        sc = area_count(stones, nbr, own, touched, region, stack, pts)
         for p in range(n):
             if touched[p]:
                 seki[p] += 1

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 
 from gopolicy._numba_cache import ensure_fresh
+from gopolicy.go.rules_kernels import area_count
 from gopolicy.rollout import patterns as P
 
 ensure_fresh()
@@ -38,52 +39,6 @@ def _row_sums(base, rs, ci, r, size):
     for q in range(r * size, (r + 1) * size):
         s += base[ci, q]
     rs[ci, r] = s
-
-
-@njit(cache=True)
-def area_score(stones, nbr, own, region, stack, pts):
-    """Tromp-Taylor area (black - white, no komi); adds +1/-1 ownership to ``own``."""
-    n = stones.shape[0]
-    sc = 0
-    for p in range(n):
-        region[p] = -1
-        s = stones[p]
-        if s == 1:
-            own[p] += 1
-            sc += 1
-        elif s == 2:
-            own[p] -= 1
-            sc -= 1
-    for p0 in range(n):
-        if stones[p0] != 0 or region[p0] >= 0:
-            continue
-        region[p0] = p0
-        stack[0] = p0
-        top = 1
-        npts = 0
-        touches = 0
-        while top > 0:
-            top -= 1
-            p = stack[top]
-            pts[npts] = p
-            npts += 1
-            for j in range(4):
-                q = nbr[p, j]
-                if q < 0:
-                    continue
-                if stones[q] == 0:
-                    if region[q] < 0:
-                        region[q] = p0
-                        stack[top] = q
-                        top += 1
-                else:
-                    touches |= stones[q]
-        if touches == 1 or touches == 2:
-            sgn = 1 if touches == 1 else -1
-            for i in range(npts):
-                own[pts[i]] += sgn
-            sc += sgn * npts
-    return sc
 
 
 @njit(cache=True, inline="always")
@@ -193,6 +148,7 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
     stack = np.empty(n, np.int32)
     pts = np.empty(n, np.int32)
     own_i = np.zeros(n, np.int32)
+    touched = np.zeros(n, np.uint8)     # seki marks: the rollouts don't use them
     ntrace = 0
     total_moves = 0
     for k in range(n_playouts):
@@ -301,7 +257,7 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
         total_moves += moves
         stones = S[P.COL].astype(np.int8)
         own_i[:] = 0
-        scores[k] = area_score(stones, nbr, own_i, region, stack, pts)
+        scores[k] = area_count(stones, nbr, own_i, touched, region, stack, pts)
         for q in range(n):
             own[q] += own_i[q]
     return ntrace, total_moves
