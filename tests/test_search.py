@@ -55,6 +55,29 @@ def test_search_wins_the_capturing_race_the_network_loses(net, to_move, good):
     assert q[root.best()] > q[root.index_of(net_move)] + 0.1
 
 
+def test_score_term_keeps_a_gradient_when_every_move_wins(net):
+    # Black owns all but three columns: every rollout wins for Black, so win/loss
+    # alone ranks all moves alike; the score term still tells them apart, while
+    # the win rates the engine reports stay the plain ones.
+    g = np.zeros(361, int)
+    cols = np.arange(361) % 19
+    g[cols <= 12] = BLACK
+    g[cols >= 16] = WHITE
+    g[(np.arange(361) // 19) % 4 == 1] *= (cols[(np.arange(361) // 19) % 4 == 1] % 4 != 1)
+    b = Board(19, 7.5, superko=True)
+    b.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
+    s = Searcher(None, threads=1, seed=3, config=SearchConfig(expand_threshold=2))
+    root = s.search(b, playouts=200)
+    seen = root.N > 0
+    assert np.all(root.W[seen] == root.N[seen])                     # all wins
+    u = root.U[seen] / root.N[seen]
+    assert u.max() - u.min() > 0.05 and u.max() < 1.0
+    assert s.root_winrate() == 1.0
+    off = Searcher(None, threads=1, seed=3, config=SearchConfig(expand_threshold=2, score_weight=0.0))
+    r0 = off.search(b, playouts=200)
+    assert np.array_equal(r0.U, r0.W)
+
+
 # ---------------------------------------------------------------- bookkeeping
 @pytest.mark.parametrize("threads", [1, 2])
 def test_visits_sum_to_playouts(net, threads):
@@ -185,6 +208,30 @@ def test_cleanup_captures_dead_stones(net):
             break
         eng.handle_line("play w pass")
     assert eng.board.stones[c3] == 0
+
+
+@needs_model
+def test_answers_an_invasion_instead_of_passing(net):
+    # The game is over but for White's stone played into Black's 3x3 area: Black
+    # wins the count either way, yet a pass would let White go on playing there
+    # (in the first GNU Go match we passed six times in a row and lost by 20.5).
+    g = np.zeros(361, int)
+    r, c = np.divmod(np.arange(361), 19)
+    g[c <= 9] = BLACK
+    g[c >= 10] = WHITE
+    g[(r % 2 == 1) & (c % 2 == 1) & ((c <= 7) | (c >= 11))] = 0
+    g[(r >= 1) & (r <= 3) & (c >= 1) & (c <= 3)] = 0
+    eng = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1), playouts=200,
+                                                                 seconds=None))
+    eng.board.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
+    eng.events.append(("setup", (), ()))
+    assert eng.handle_line("play w C3") == "=\n\n"
+    assert eng.handle_line("genmove b") != "= pass\n\n"
+    # After White's pass the count wins for Black with C3 dead: now Black passes.
+    assert eng.handle_line("play w pass") == "=\n\n"
+    assert eng.handle_line("genmove b") == "= pass\n\n"
+    assert "C3" in eng.handle_line("final_status_list dead")
+    assert eng.handle_line("final_score").startswith("= B+")
 
 
 # ---------------------------------------------------------------- command line, analysis text
