@@ -37,6 +37,16 @@ def test_wilson_interval_known_values():
     assert a < c < 0.3 < d < b          # more games, narrower interval
 
 
+def test_engine_names_stay_short():
+    from gopolicy.play.match import short_name
+
+    pachi = ("11.99 (Genjo-devel): I'm playing UCT. When I'm losing, I will resign, if I think I "
+             "win, I play until you pass. Anyone can send me 'winrate' in private chat.")
+    assert short_name("Pachi", pachi) == "Pachi 11.99"
+    assert short_name("GNU Go", "3.8") == "GNU Go 3.8"
+    assert short_name("engine", "") == "engine"
+
+
 def test_parse_score():
     assert parse_score("B+3.5") == 3.5 and parse_score("W+12") == -12 and parse_score("0") == 0
     assert parse_score(" w+0.5 ") == -0.5

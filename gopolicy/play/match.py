@@ -296,9 +296,16 @@ def _engine_name(client, fallback: str) -> str:
             v = client.send("version").strip()
         except (GtpError, EngineDied, GtpTimeout):
             v = ""
-        return f"{n} {v}".strip() or fallback
+        return short_name(n, v) or fallback
     except (GtpError, EngineDied, GtpTimeout):
         return fallback
+
+
+def short_name(name: str, version: str) -> str:
+    """``name version`` for a results table: the version's first word only (Pachi's
+    ``version`` is "11.99 (Genjo-devel): I'm playing UCT. When I'm losing, ..."), one line."""
+    v = version.split()[0].rstrip(":,;") if version.split() else ""
+    return " ".join(f"{name.splitlines()[0] if name else ''} {v}".split())[:60]
 
 
 def _seed_engines(clients, seed: int) -> list[str]:
