@@ -42,10 +42,9 @@ import numpy as np
 
 from gopolicy.corpus import shard_format as sf
 from gopolicy.progress import format_duration
-from gopolicy.go.coords import pass_move
 from gopolicy.corpus.packing import packed_size
 from gopolicy.corpus.sgf import (DEFAULT_MAX_FILE_BYTES, SkipGame, SourceSkipped, clean_name,
-                                 expand_inputs, parse_game, read_file_capped, replay, scan_archive,
+                                 expand_inputs, parse_game, read_file_capped, scan_archive,
                                  source_of)
 
 BOARD_SIZE = 19
@@ -220,25 +219,11 @@ def _bump(games: int, positions: int) -> None:
 def process_unit(job) -> dict:
     """Parse, replay, featurize and write one unit; returns its manifest record."""
     unit, out_dir, cfg, src_index = job
-    from gopolicy.corpus.packing import pack_planes
+    from gopolicy.corpus.stream import GameEncoder
 
-    try:   # writes straight into our buffer (no per-position allocation)
-        from gopolicy.go.features import PlaneWriter
-        _writer = PlaneWriter(BOARD_SIZE)
-
-        def compute_planes(board, color, colour_plane, out):
-            _writer(board, color, colour_plane=colour_plane, out=out)
-    except ImportError:  # pragma: no cover - older features module
-        from gopolicy.go.features import planes as _planes
-
-        def compute_planes(board, color, colour_plane, out):
-            out[...] = _planes(board, color, colour_plane=colour_plane)
-
-    colour_plane = cfg["colour_plane"]
-    num_planes = cfg["num_planes"]
-    nbytes = packed_size(num_planes, BOARD_SIZE * BOARD_SIZE)
+    encoder = GameEncoder(src_index, cfg["num_planes"])   # the one parse + replay + planes
+    nbytes = packed_size(cfg["num_planes"], BOARD_SIZE * BOARD_SIZE)
     val_f, test_f = cfg["val_fraction"], cfg["test_fraction"]
-    pmove = pass_move(BOARD_SIZE)
 
     writers: dict[str, sf.NpyRowWriter] = {}
     metas: dict[str, list] = {s: [] for s in sf.SPLITS}
@@ -247,7 +232,6 @@ def process_unit(job) -> dict:
     skipped: dict[str, int] = {}
     skipped_files: list = []
     notes: dict[str, int] = {}
-    buf = np.empty((600, num_planes, BOARD_SIZE, BOARD_SIZE), np.uint8)
     pending_games = 0
     pending_pos = 0
     # test hook: slow down so that tests can kill a run part-way
@@ -262,17 +246,8 @@ def process_unit(job) -> dict:
                 if isinstance(data, SkipGame):
                     raise data
                 game = parse_game(data, name)
-                rows = []
-                k = 0
-                for board, color, mv, number in replay(game):
-                    if mv == pmove:
-                        continue                     # passes are played, never targets
-                    if k >= buf.shape[0]:
-                        buf = np.concatenate([buf, np.empty_like(buf)])
-                    compute_planes(board, color, colour_plane, buf[k])
-                    rows.append((mv, gid, number, src_index[src], color,
-                                 game.black_rank, game.white_rank))
-                    k += 1
+                packed, meta = encoder.encode(game, gid, name)
+                k = len(meta)
             except SkipGame as exc:
                 skipped[exc.reason] = skipped.get(exc.reason, 0) + 1
                 skipped_files.append([name, exc.detail])
@@ -289,8 +264,8 @@ def process_unit(job) -> dict:
                 if split not in writers:
                     path = sf.shard_paths(out_dir, f"{split}-{unit.index:05d}")[0]
                     writers[split] = sf.NpyRowWriter(path, nbytes)
-                writers[split].append(pack_planes(buf[:k]))
-                metas[split].extend(rows)
+                writers[split].append(packed)
+                metas[split].append(meta)
             pending_games += 1
             pending_pos += k
             if delay:
@@ -305,7 +280,7 @@ def process_unit(job) -> dict:
                 continue
             name = f"{split}-{unit.index:05d}"
             n, psize, pdigest = writers.pop(split).finish()
-            meta = np.array(metas[split], dtype=sf.META_DTYPE)
+            meta = np.concatenate(metas[split]) if metas[split] else np.zeros(0, sf.META_DTYPE)
             assert meta.shape[0] == n
             msize, mdigest = sf.save_npy_atomic(sf.shard_paths(out_dir, name)[1], meta)
             shards.append({"name": name, "split": split, "positions": n, "games": games[split],
