@@ -187,19 +187,27 @@ def test_resigns_only_when_lost_and_allowed(net):
         assert len(replies) == 3          # never on the first low move: it must stay low
 
 
-@needs_model
-def test_cleanup_captures_dead_stones(net):
+def engine_on_finished_board(net, white_c3: bool):
+    """A finished game (Black A-J, White K-T, eyes everywhere) but for an empty 3x3
+    area B2-D4 inside Black's side, with a dead white stone on C3 if ``white_c3``."""
     g = np.zeros(361, int)
     r, c = np.divmod(np.arange(361), 19)
     g[c <= 9] = BLACK
     g[c >= 10] = WHITE
     g[(r % 2 == 1) & (c % 2 == 1) & ((c <= 7) | (c >= 11))] = 0
     g[(r >= 1) & (r <= 3) & (c >= 1) & (c <= 3)] = 0
-    g[2 * 19 + 2] = WHITE                          # a dead white stone C3 in Black's area
+    if white_c3:
+        g[from_gtp("C3")] = WHITE
     eng = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1), playouts=200,
                                                                  seconds=None))
     eng.board.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
     eng.events.append(("setup", (), ()))
+    return eng
+
+
+@needs_model
+def test_cleanup_captures_dead_stones(net):
+    eng = engine_on_finished_board(net, white_c3=True)
     assert "C3" in eng.handle_line("final_status_list dead")
     c3 = from_gtp("C3")
     for _ in range(6):
@@ -212,19 +220,10 @@ def test_cleanup_captures_dead_stones(net):
 
 @needs_model
 def test_answers_an_invasion_instead_of_passing(net):
-    # The game is over but for White's stone played into Black's 3x3 area: Black
-    # wins the count either way, yet a pass would let White go on playing there
-    # (in the first GNU Go match we passed six times in a row and lost by 20.5).
-    g = np.zeros(361, int)
-    r, c = np.divmod(np.arange(361), 19)
-    g[c <= 9] = BLACK
-    g[c >= 10] = WHITE
-    g[(r % 2 == 1) & (c % 2 == 1) & ((c <= 7) | (c >= 11))] = 0
-    g[(r >= 1) & (r <= 3) & (c >= 1) & (c <= 3)] = 0
-    eng = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1), playouts=200,
-                                                                 seconds=None))
-    eng.board.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
-    eng.events.append(("setup", (), ()))
+    # White plays into Black's area: Black wins the count either way, yet a pass
+    # would let White go on playing there (in the first GNU Go match we passed six
+    # times in a row while GNU Go played on, and lost by 20.5).
+    eng = engine_on_finished_board(net, white_c3=False)
     assert eng.handle_line("play w C3") == "=\n\n"
     assert eng.handle_line("genmove b") != "= pass\n\n"
     # After White's pass the count wins for Black with C3 dead: now Black passes.
