@@ -58,6 +58,8 @@ def random_game_check(size: int, seed: int, moves: int):
     P.init_state(S, meta, b.stones.astype(np.int8), t.nbr, t.nbr8, -1, -1, -1)
     val, k3, sl3 = refreshed(S, meta, size)
     dirty = np.empty(n, np.int32)
+    heads = np.full((2, P.ATARI_CACHE + 1), -1, np.int32)     # the rollout kernel's cache
+    save1, save2 = np.empty(n, np.int32), np.empty(n, np.int32)
     captures = kos = 0
     for _ in range(moves):
         legal = np.flatnonzero(b.legal_mask()[:n])
@@ -90,6 +92,10 @@ def random_game_check(size: int, seed: int, moves: int):
         assert np.array_equal(meta[P.M_ATARI:P.M_ATARI + 2], meta2[P.M_ATARI:P.M_ATARI + 2])
         val2, k32, _ = refreshed(S2, meta2, size)
         assert np.array_equal(val, val2) and np.array_equal(k3[val > 0], k32[val2 > 0])
+        for mover in (BLACK, WHITE):     # the cached atari scan = the full scan, same order
+            k1 = P.save_atari_points(S, meta, t.nbr, mover, val, save1)
+            k2 = P.save_atari_points_cached(S, meta, t.nbr, mover, val, save2, heads)
+            assert list(save1[:k1]) == list(save2[:k2])
     return captures, kos
 
 
@@ -310,3 +316,32 @@ def test_diamond_canon_equals_its_definition():
         best = min(codes)
         mask = sum(1 << s for s in range(8) if codes[s] == best)
         assert P.diamond_canon(cells) == (best, mask)
+
+
+def test_response_rows_give_response_key_weights():
+    """The rollout kernel's rows, keyed by the diamond as read from the board, give each of the
+    12 cells the weight slot that canonicalising and ``response_key`` find in the bundled table:
+    for random symmetric images of the table's own patterns (hits, ties between symmetries
+    included) and for random diamonds (mostly misses)."""
+    from gopolicy.rollout.model import bundled_path
+
+    pol = RolloutPolicy.load(bundled_path("rollout"))
+    row_keys, row_vals, slots = P.response_rows(pol.keys, pol.vals)
+    perm, inv = P.sym_perms(P.OFF12)
+    rng = np.random.default_rng(2)
+    live = pol.keys[(pol.keys != -1) & ((pol.keys >> P.FAM_SHIFT) == P.FAMR)]
+    cases = []
+    for key in rng.choice(live, 400):
+        cells = ((int(key) >> (3 * np.arange(12))) & 7).astype(np.int32)
+        cases.append((cells[perm[rng.integers(8)]], (int(key) >> 40) & 3))
+    for _ in range(200):
+        cases.append((rng.integers(0, 8, 12).astype(np.int32), int(rng.integers(1, 4))))
+    known = 0
+    for cells, cl in cases:
+        code, mask = P.diamond_canon(cells)
+        row = P.table_get(row_keys, row_vals, P.diamond_raw(cells) | (cl << 40), len(slots) - 1)
+        known += row < len(slots) - 1
+        for j in range(12):
+            want = P.table_get(pol.keys, pol.vals, P.response_key(code, mask, cl, j, inv), P.F_UNKR)
+            assert slots[row, j] == want, (cells, cl, j)
+    assert known >= 400

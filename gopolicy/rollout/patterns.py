@@ -315,6 +315,15 @@ def diamond_cells(S, nbr12, q, c, out):
         out[i] = st
 
 
+@njit(cache=True, inline="always")
+def diamond_raw(cells):
+    """The 12 cells packed as read (3 bits each): the key of ``response_rows``."""
+    code = np.int64(0)
+    for i in range(12):
+        code |= np.int64(cells[i]) << (3 * i)
+    return code
+
+
 _T_O, _T_D, _ = half_tables()   # numba freezes module-level arrays into the compiled code
 
 
@@ -347,6 +356,53 @@ def response_key(code, mask, centre_libs, j, inv):
             pos = inv[s, j]
     return ((np.int64(FAMR) << FAM_SHIFT) | code | (np.int64(pos) << 36)
             | (np.int64(centre_libs) << 40))
+
+
+def response_rows(keys: np.ndarray, vals: np.ndarray):
+    """The response patterns regrouped for the rollout kernel: one row per diamond as read
+    from the board (not canonicalised) and centre liberty count, holding the weight slot of
+    each of its 12 cells.
+
+    Returns ``(row_keys, row_vals, slots)``: an open-addressing table from
+    ``raw code | libs << 40`` (``raw code`` = the 12 cells of ``diamond_cells``, 3 bits each)
+    to a row of ``slots`` (int32 [rows + 1, 12]; the last row, for a diamond the table lacks,
+    and any cell the table lacks are ``F_UNKR``). Every symmetric image of a known pattern gets
+    its own row, with ``response_key``'s choice of cell position. Why: one probe per move and no
+    canonicalisation (8 symmetries) in the kernel; the weights are identical."""
+    live = keys != -1
+    key, slot_of = keys[live], vals[live]
+    resp = (key >> FAM_SHIFT) == FAMR
+    key, slot_of = key[resp], slot_of[resp]
+    code = key & ((np.int64(1) << 36) - 1)
+    pos = (key >> 36) & 15
+    cl = (key >> 40) & 3
+    canon_key, row = np.unique(code | (cl << 40), return_inverse=True)
+    canon_slots = np.full((len(canon_key), 12), F_UNKR, np.int32)
+    canon_slots[row, pos] = slot_of
+    # every image of each canonical diamond, its canonical form and symmetry mask recomputed
+    # exactly as diamond_canon does
+    shifts = 3 * np.arange(12, dtype=np.int64)
+    cells = (canon_key[:, None] >> shifts) & 7                       # [rows, 12]
+    perm, inv = sym_perms(OFF12)
+    t_o, t_d, _ = half_tables()
+    raw_keys, raw_slots = [], []
+    for s in range(8):
+        img = cells[:, perm[s]]                                       # [rows, 12]
+        o, m, d = ((img[:, 4 * r:4 * r + 4] << shifts[:4]).sum(1) for r in range(3))
+        images = np.stack([t_o[o, g].astype(np.int64) | (t_o[m, g].astype(np.int64) << 12)
+                           | (t_d[d, g].astype(np.int64) << 24) for g in range(8)], axis=1)
+        best = images.min(1)
+        assert np.array_equal(best, canon_key & ((np.int64(1) << 36) - 1))
+        pos_of = np.full((len(img), 12), 99, np.int64)                # response_key's position
+        for g in range(8):
+            pos_of = np.where((images[:, g] == best)[:, None], np.minimum(pos_of, inv[g]), pos_of)
+        raw_keys.append((img << shifts).sum(1) | (canon_key >> 40 << 40))
+        raw_slots.append(np.take_along_axis(canon_slots, pos_of, axis=1))
+    raw_key, first = np.unique(np.concatenate(raw_keys), return_index=True)
+    slots = np.concatenate(raw_slots)[first]
+    slots = np.concatenate([slots, np.full((1, 12), F_UNKR, np.int32)]).astype(np.int32)
+    row_keys, row_vals = build_table(raw_key, np.arange(len(raw_key), dtype=np.int32))
+    return row_keys, row_vals, slots
 
 
 # --------------------------------------------------------------------- state updates
@@ -700,6 +756,29 @@ def is_candidate(val, meta, q, c):
     return q >= 0 and val[c - 1, q] != 0 and q != meta[M_KO]
 
 
+@njit(cache=True, inline="always")
+def _save_point(S, meta, nbr, c, val, h, out, nout):
+    """Add the liberty of c's string in atari headed by h to ``out`` if playing it rescues
+    the string (the string it makes has >= 2 liberties); returns the new count."""
+    x = -1
+    y = h
+    while x < 0:
+        for k in range(4):
+            z = nbr[y, k]
+            if z >= 0 and S[COL, z] == 0:
+                x = z
+        y = S[NEXT, y]
+    if not is_candidate(val, meta, x, c):
+        return nout
+    for i in range(nout):
+        if out[i] == x:
+            return nout
+    if libs_after(S, meta, nbr, x, c, 2) >= 2:
+        out[nout] = x
+        nout += 1
+    return nout
+
+
 @njit(cache=True)
 def save_atari_points(S, meta, nbr, c, val, out):
     """Candidates that rescue one of mover c's strings in atari (the string they make has >= 2
@@ -713,23 +792,47 @@ def save_atari_points(S, meta, nbr, c, val, out):
         if S[COL, h] != c or S[HEAD, h] != h or S[LIBS, h] != 1:
             continue
         left -= 1
-        x = -1
-        y = h
-        while x < 0:
-            for k in range(4):
-                z = nbr[y, k]
-                if z >= 0 and S[COL, z] == 0:
-                    x = z
-            y = S[NEXT, y]
-        if not is_candidate(val, meta, x, c):
-            continue
-        dup = False
-        for i in range(nout):
-            if out[i] == x:
-                dup = True
-        if not dup and libs_after(S, meta, nbr, x, c, 2) >= 2:
-            out[nout] = x
-            nout += 1
+        nout = _save_point(S, meta, nbr, c, val, h, out, nout)
+    return nout
+
+
+ATARI_CACHE = 32    # strings in atari per colour that save_atari_points_cached remembers
+
+
+@njit(cache=True)
+def save_atari_points_cached(S, meta, nbr, c, val, out, heads):
+    """``save_atari_points`` for the rollout kernel: the heads of c's strings in atari found
+    by the last board scan are kept in ``heads[c - 1]`` (count, then the heads in board order)
+    and rescanned only when they are no longer exactly the strings in atari (the count in
+    ``meta`` tells). Why: dead groups sit in atari for many moves of a playout, and the scan of
+    the board was a tenth of a rollout's time. Same points, same order as the scan."""
+    want = meta[M_ATARI + c - 1]
+    if want <= 0:
+        return 0
+    ci = c - 1
+    k = heads[ci, 0]
+    ok = k == want
+    if ok:
+        for i in range(k):
+            h = heads[ci, 1 + i]
+            if S[COL, h] != c or S[HEAD, h] != h or S[LIBS, h] != 1:
+                ok = False
+                break
+    if not ok:
+        if want > ATARI_CACHE:
+            heads[ci, 0] = -1
+            return save_atari_points(S, meta, nbr, c, val, out)
+        k = 0
+        for h in range(S.shape[1]):
+            if S[COL, h] == c and S[HEAD, h] == h and S[LIBS, h] == 1:
+                heads[ci, 1 + k] = h
+                k += 1
+                if k == want:
+                    break
+        heads[ci, 0] = k
+    nout = 0
+    for i in range(k):
+        nout = _save_point(S, meta, nbr, c, val, heads[ci, 1 + i], out, nout)
     return nout
 
 

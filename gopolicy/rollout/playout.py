@@ -62,26 +62,28 @@ def _touch(base, ci, q, omark, ostamp, opts, saved, no):
 
 
 @njit(cache=True, inline="always")
-def _overrides(S, meta, nbr, nbr12, i12, keys, vals, ew, cellw, c, val, base, omark, ostamp,
-               opts, saved, cells, save_pts):
+def _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, base, omark, ostamp,
+               opts, saved, cells, save_pts, heads):
     """Multiply in the weights of the features that depend on the previous move, exactly as
     ``patterns.extras`` lists them (response, response pattern, neighbour, save-atari, nakade),
-    without building the list. Returns the number of points touched (listed in ``opts``)."""
+    without building the list. Returns the number of points touched (listed in ``opts``).
+    The response pattern's 12 weights come as one row (``patterns.response_rows``, keyed by
+    the diamond as read), each already times the response and neighbour weights of its cell."""
     ci = c - 1
     no = 0
     last = meta[P.M_LAST]
     if last >= 0 and S[P.COL, last] != 0:
         P.diamond_cells(S, nbr12, last, c, cells)
-        code, mask = P.diamond_canon(cells)
         cl = min(S[P.LIBS, S[P.HEAD, last]], 3)
+        row = P.table_get(rkeys, rvals, P.diamond_raw(cells) | (np.int64(cl) << 40),
+                          rew.shape[0] - 1)
         for j in range(12):
             q = nbr12[last, j]
             if not P.is_candidate(val, meta, q, c):
                 continue
-            key = P.response_key(code, mask, cl, j, i12)
             no = _touch(base, ci, q, omark, ostamp, opts, saved, no)
-            base[ci, q] *= cellw[j] * ew[P.table_get(keys, vals, key, P.F_UNKR)]
-    nsv = P.save_atari_points(S, meta, nbr, c, val, save_pts)
+            base[ci, q] *= rew[row, j]
+    nsv = P.save_atari_points_cached(S, meta, nbr, c, val, save_pts, heads)
     for i in range(nsv):
         q = save_pts[i]
         no = _touch(base, ci, q, omark, ostamp, opts, saved, no)
@@ -95,7 +97,7 @@ def _overrides(S, meta, nbr, nbr12, i12, keys, vals, ew, cellw, c, val, base, om
 
 @njit(cache=True, nogil=True)
 def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max_moves, size,
-              nbr, nbr8, nbr12, p12, i12, t_o, t_d, swap, keys, vals, w, uniform,
+              nbr, nbr8, nbr12, t_o, t_d, swap, keys, vals, w, rkeys, rvals, rew, uniform,
               own, scores, trace):
     """``n_playouts`` playouts from the position; fills ``own`` (float32, +1 black / -1 white
     per playout), ``scores`` (B - W area, no komi, per playout) and ``trace`` (the moves of
@@ -113,11 +115,8 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
     P.refresh_points(S0, meta0, allpts, n, 0, t_o, t_d, swap, keys, vals, val0, k30, sl30,
                      not uniform)
     ew = np.exp(w.astype(np.float64))
-    # response cell j: exp(response + neighbour-by-position weights), one product per cell
-    cellw = np.empty(12, np.float64)
-    for j in range(12):
-        cellw[j] = ew[P.F_RESP] * (ew[P.F_NBR_ORTH] if j < 4 else ew[P.F_NBR_DIAG] if j >= 8 else 1.0)
     save_pts = np.empty(n, np.int32)
+    heads = np.full((2, P.ATARI_CACHE + 1), -1, np.int32)
     base0 = np.zeros((2, n), np.float64)
     for ci in range(2):
         for q in range(n):
@@ -172,8 +171,8 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
                 rs_saved[r] = rs[ci, r]
             no = 0
             if not uniform:
-                no = _overrides(S, meta, nbr, nbr12, i12, keys, vals, ew, cellw, c, val, base,
-                                omark, ostamp, opts, saved, cells, save_pts)
+                no = _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val,
+                                base, omark, ostamp, opts, saved, cells, save_pts, heads)
             ko = meta[P.M_KO]
             if ko >= 0 and base[ci, ko] > 0.0:
                 if omark[ko] != ostamp:
@@ -327,6 +326,11 @@ class Rollouts:
         else:
             self._w = self.policy.weights
             self._keys, self._vals = self.policy.keys, self.policy.vals
+        self._rkeys, self._rvals, slots = P.response_rows(self._keys, self._vals)
+        ew = np.exp(self._w.astype(np.float64))
+        # diamond cell j: exp(response + response pattern + neighbour-by-position weights)
+        cellw = ew[P.F_RESP] * np.array([ew[P.F_NBR_ORTH]] * 4 + [1.0] * 4 + [ew[P.F_NBR_DIAG]] * 4)
+        self._rew = ew[slots] * cellw
 
     @property
     def name(self) -> str:
@@ -347,8 +351,9 @@ class Rollouts:
         if n > 0:
             nt, moves = _rollouts(stones, ko, last, last2, capt, int(board.to_move), int(n),
                            int(seed) & 0x7FFFFFFF, self.max_moves, self.size, t.nbr, t.nbr8,
-                           t.nbr12, t.p12, t.i12, t.t_o, t.t_d, t.swap, self._keys, self._vals,
-                           self._w, self.uniform, own, scores, trace)
+                           t.nbr12, t.t_o, t.t_d, t.swap, self._keys, self._vals, self._w,
+                           self._rkeys, self._rvals, self._rew, self.uniform, own,
+                           scores, trace)
         sc = scores[:n].astype(np.float64) - self.komi
         wins = float(np.count_nonzero(sc > 0)) + 0.5 * float(np.count_nonzero(sc == 0))
         return RolloutResult(int(n), wins, float(sc.sum()), own, sc, trace[:nt].copy(), int(moves))
