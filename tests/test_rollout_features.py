@@ -58,8 +58,7 @@ def random_game_check(size: int, seed: int, moves: int):
     P.init_state(S, meta, b.stones.astype(np.int8), t.nbr, t.nbr8, -1, -1, -1)
     val, k3, sl3 = refreshed(S, meta, size)
     dirty = np.empty(n, np.int32)
-    heads = np.full((2, P.ATARI_CACHE + 1), -1, np.int32)     # the rollout kernel's cache
-    save1, save2 = np.empty(n, np.int32), np.empty(n, np.int32)
+    buf, save1, save2 = (np.empty(n, np.int32) for _ in range(3))
     captures = kos = 0
     for _ in range(moves):
         legal = np.flatnonzero(b.legal_mask()[:n])
@@ -92,9 +91,15 @@ def random_game_check(size: int, seed: int, moves: int):
         assert np.array_equal(meta[P.M_ATARI:P.M_ATARI + 2], meta2[P.M_ATARI:P.M_ATARI + 2])
         val2, k32, _ = refreshed(S2, meta2, size)
         assert np.array_equal(val, val2) and np.array_equal(k3[val > 0], k32[val2 > 0])
-        for mover in (BLACK, WHITE):     # the cached atari scan = the full scan, same order
+        for mover in (BLACK, WHITE):
+            # the kept list of strings in atari = the heads found from scratch ...
+            atari = (S2[P.COL] == mover) & (S2[P.HEAD] == np.arange(n)) & (S2[P.LIBS] == 1)
+            kept = S[P.ALIST + mover - 1, :meta[P.M_ATARI + mover - 1]]
+            assert sorted(kept.tolist()) == sorted(S[P.HEAD][S2[P.HEAD][atari]].tolist())
+            assert np.array_equal(S[P.AIDX, kept], np.arange(len(kept)))
+            # ... so the rollout kernel's save-atari points = the scan's, in the same order
             k1 = P.save_atari_points(S, meta, t.nbr, mover, val, save1)
-            k2 = P.save_atari_points_cached(S, meta, t.nbr, mover, val, save2, heads)
+            k2 = P.save_atari_points_listed(S, meta, t.nbr, mover, val, save2, buf)
             assert list(save1[:k1]) == list(save2[:k2])
     return captures, kos
 

@@ -54,9 +54,11 @@ from gopolicy._numba_cache import ensure_fresh
 ensure_fresh()
 
 # rows of the state array S (int32 [NROWS, n])
-COL, HEAD, NEXT, LIBS, SIZE, MARK, DMARK, CODE, CAPT, TREP, TOLD, NROWS = range(12)
+COL, HEAD, NEXT, LIBS, SIZE, MARK, DMARK, CODE, CAPT, TREP, TOLD, AIDX, ALIST, ALIST_W, NROWS = range(15)
+# ALIST: the heads of the black strings in atari, in no order; ALIST_W = ALIST + 1: the white;
+# AIDX[h]: h's index in its list (valid only while h heads a string in atari)
 # meta (int64 [NMETA])
-# M_ATARI + c - 1: how many strings of colour c have exactly one liberty
+# M_ATARI + c - 1: how many strings of colour c have exactly one liberty (its list's length)
 M_KO, M_LAST, M_LAST2, M_NCAPT, M_STAMP, M_DSTAMP = range(6)
 M_ATARI, NMETA = 6, 8
 
@@ -415,6 +417,24 @@ def _stamp(meta, which, row):
     return meta[which]
 
 
+@njit(cache=True, inline="always")
+def _atari_add(S, meta, ci, h):
+    k = meta[M_ATARI + ci]
+    S[ALIST + ci, k] = h
+    S[AIDX, h] = k
+    meta[M_ATARI + ci] = k + 1
+
+
+@njit(cache=True, inline="always")
+def _atari_remove(S, meta, ci, h):
+    k = meta[M_ATARI + ci] - 1
+    i = S[AIDX, h]
+    last = S[ALIST + ci, k]
+    S[ALIST + ci, i] = last
+    S[AIDX, last] = i
+    meta[M_ATARI + ci] = k
+
+
 @njit(cache=True)
 def init_state(S, meta, stones, nbr, nbr8, ko, last, last2):
     """Build the state from scratch for ``stones`` (int8, 0/1/2)."""
@@ -459,7 +479,7 @@ def init_state(S, meta, stones, nbr, nbr8, ko, last, last2):
     for p in range(n):
         S[CODE, p] = code3(S, nbr8, p) if S[COL, p] == 0 else 0
         if S[COL, p] != 0 and S[HEAD, p] == p and S[LIBS, p] == 1:
-            meta[M_ATARI + S[COL, p] - 1] += 1
+            _atari_add(S, meta, S[COL, p] - 1, p)
     meta[M_KO] = ko
     meta[M_LAST] = last
     meta[M_LAST2] = last2
@@ -607,19 +627,23 @@ def play(S, meta, nbr, nbr8, p, c, dirty):
         size[hb] += size[h]
     hm = head[p]
     libs[hm] = count_libs(S, meta, nbr, hm)
-    # atari counts: the touched strings had told[t] (capped) liberties, the strings they are
-    # part of now (and p's) have libs[]; every string whose count changed is among them
+    # strings in atari: the touched strings had told[t] (capped) liberties under their old
+    # heads trep[t], the strings they are part of now (and p's) have libs[]; every string whose
+    # count changed is among them. All the old heads leave the lists before any new one joins
+    # (a merge can make an old head the new one).
+    for t in range(nt):
+        if told[t] == 1:
+            r = trep[t]
+            _atari_remove(S, meta, (col[r] if col[r] != 0 else opp) - 1, r)
     ast = _stamp(meta, M_STAMP, S[MARK])
     for t in range(nt):
         r = trep[t]
-        if told[t] == 1:
-            meta[M_ATARI + (col[r] if col[r] != 0 else opp) - 1] -= 1
         if col[r] != 0 and S[MARK, head[r]] != ast:
             S[MARK, head[r]] = ast
             if libs[head[r]] == 1:
-                meta[M_ATARI + col[r] - 1] += 1
+                _atari_add(S, meta, col[r] - 1, head[r])
     if S[MARK, hm] != ast and libs[hm] == 1:
-        meta[M_ATARI + c - 1] += 1
+        _atari_add(S, meta, c - 1, hm)
     # 4. ko: one stone captured by a lone stone left with one liberty
     ko = -1
     if ncap == 1 and size[hm] == 1 and libs[hm] == 1:
@@ -796,43 +820,23 @@ def save_atari_points(S, meta, nbr, c, val, out):
     return nout
 
 
-ATARI_CACHE = 32    # strings in atari per colour that save_atari_points_cached remembers
-
-
 @njit(cache=True)
-def save_atari_points_cached(S, meta, nbr, c, val, out, heads):
-    """``save_atari_points`` for the rollout kernel: the heads of c's strings in atari found
-    by the last board scan are kept in ``heads[c - 1]`` (count, then the heads in board order)
-    and rescanned only when they are no longer exactly the strings in atari (the count in
-    ``meta`` tells). Why: dead groups sit in atari for many moves of a playout, and the scan of
-    the board was a tenth of a rollout's time. Same points, same order as the scan."""
-    want = meta[M_ATARI + c - 1]
-    if want <= 0:
-        return 0
-    ci = c - 1
-    k = heads[ci, 0]
-    ok = k == want
-    if ok:
-        for i in range(k):
-            h = heads[ci, 1 + i]
-            if S[COL, h] != c or S[HEAD, h] != h or S[LIBS, h] != 1:
-                ok = False
-                break
-    if not ok:
-        if want > ATARI_CACHE:
-            heads[ci, 0] = -1
-            return save_atari_points(S, meta, nbr, c, val, out)
-        k = 0
-        for h in range(S.shape[1]):
-            if S[COL, h] == c and S[HEAD, h] == h and S[LIBS, h] == 1:
-                heads[ci, 1 + k] = h
-                k += 1
-                if k == want:
-                    break
-        heads[ci, 0] = k
+def save_atari_points_listed(S, meta, nbr, c, val, out, buf):
+    """``save_atari_points`` for the rollout kernel, from the list of c's strings in atari
+    that ``play`` keeps (sorted into board order in ``buf``, so: same points, same order as the
+    scan). Why: the board scan was a tenth of a rollout's time."""
+    k = meta[M_ATARI + c - 1]
+    row = ALIST + c - 1
+    for i in range(k):            # insertion sort: k is a handful
+        h = S[row, i]
+        j = i
+        while j > 0 and buf[j - 1] > h:
+            buf[j] = buf[j - 1]
+            j -= 1
+        buf[j] = h
     nout = 0
     for i in range(k):
-        nout = _save_point(S, meta, nbr, c, val, heads[ci, 1 + i], out, nout)
+        nout = _save_point(S, meta, nbr, c, val, buf[i], out, nout)
     return nout
 
 

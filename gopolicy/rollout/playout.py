@@ -83,7 +83,7 @@ def _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, base, omark, 
                 continue
             no = _touch(base, ci, q, omark, ostamp, opts, saved, no)
             base[ci, q] *= rew[row, j]
-    nsv = P.save_atari_points_cached(S, meta, nbr, c, val, save_pts, heads)
+    nsv = P.save_atari_points_listed(S, meta, nbr, c, val, save_pts, heads)
     for i in range(nsv):
         q = save_pts[i]
         no = _touch(base, ci, q, omark, ostamp, opts, saved, no)
@@ -116,7 +116,7 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
                      not uniform)
     ew = np.exp(w.astype(np.float64))
     save_pts = np.empty(n, np.int32)
-    heads = np.full((2, P.ATARI_CACHE + 1), -1, np.int32)
+    heads = np.empty(n, np.int32)       # scratch: the strings in atari, sorted
     base0 = np.zeros((2, n), np.float64)
     for ci in range(2):
         for q in range(n):
