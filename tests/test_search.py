@@ -233,6 +233,24 @@ def test_answers_an_invasion_instead_of_passing(net):
     assert eng.handle_line("final_score").startswith("= B+")
 
 
+@needs_model
+def test_does_not_pass_on_a_count_in_doubt(net):
+    # Game 25 of the 800-playout match against GNU Go level 10, after White's pass: the
+    # rollouts leave Black's 11-stone group at D1-K1 in doubt (mean ownership +0.14), the
+    # plain count said B+42.5 and Black passed; GNU Go counts that group dead, W+4.5.
+    from pathlib import Path
+
+    sgf = Path(__file__).resolve().parents[1] / "data/results/match_search800_gnugo_level10/game-025.sgf"
+    text = sgf.read_text()
+    assert text.rstrip().endswith(";W[];B[])")
+    eng = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1, seed=3),
+                                                                 playouts=200, seconds=None))
+    assert eng.handle_line(f"loadsgf {sgf} 291").startswith("=")    # before Black's pass
+    assert eng.board.to_move == BLACK and eng.board.moves[-1] == (WHITE, eng.board.n)
+    assert eng.handle_line("final_score").startswith("= B+")      # the plain count: Black wins
+    assert eng.handle_line("genmove b") != "= pass\n\n"
+
+
 # ---------------------------------------------------------------- command line, analysis text
 def test_budget_options():
     import argparse

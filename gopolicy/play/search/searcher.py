@@ -432,16 +432,19 @@ class Searcher:
         """Mean rollout ownership (+1 Black ... -1 White) of the last search, None before one."""
         return self.own_sum / self.own_n if self.own_n else None
 
-    def dead_mask(self, board: Board, own: np.ndarray | None = None) -> np.ndarray | None:
+    def dead_mask(self, board: Board, own: np.ndarray | None = None,
+                  alive_from: dict | None = None) -> np.ndarray | None:
         """Stones of ``board`` whose string the rollouts (``own``, default the last
-        search's ownership) give to the other colour."""
+        search's ownership) give to the other colour: the string's mean ownership, from its
+        own colour's side, is below ``alive_from[colour]`` (default 0 for both)."""
         own = self.ownership() if own is None else own
         if own is None or len(own) != board.n:
             return None
         dead = np.zeros(board.n, bool)
         for s in strings_of(board):
-            sign = 1.0 if board.stones[s[0]] == BLACK else -1.0
-            if sign * own[s].mean() < 0:
+            colour = int(board.stones[s[0]])
+            sign = 1.0 if colour == BLACK else -1.0
+            if sign * own[s].mean() < (alive_from or {}).get(colour, 0.0):
                 dead[s] = True
         return dead
 
