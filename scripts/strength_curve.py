@@ -26,9 +26,13 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, c - h), min(1.0, c + h)
 
 
-def load(run: Path) -> tuple[int, int, float]:
-    rows = list(csv.DictReader(open(run / "results.csv", newline="")))
-    wins = sum(r["engine_result"] == "win" for r in rows)
+def load(run: Path) -> tuple[float, int, float]:
+    from gopolicy.play.match import DECIDED
+
+    # decided games only, as gopolicy match counts them: a game without a result is no trial
+    rows = [r for r in csv.DictReader(open(run / "results.csv", newline=""))
+            if r["engine_result"] in DECIDED]
+    wins = sum(r["engine_result"] == "win" for r in rows) + 0.5 * sum(r["engine_result"] == "draw" for r in rows)
     secs = [float(r["seconds"]) / max(1, int(r["moves"])) for r in rows]
     return wins, len(rows), sum(secs) / max(1, len(secs))
 
@@ -52,7 +56,7 @@ def main() -> int:
     for b, w, n, spm, d in pts:
         lo, hi = wilson(w, n)
         label = "0 (policy alone)" if b == 0 else str(b)
-        lines.append(f"| {label} | {n} | {w} | {100 * w / max(n, 1):.0f}% | {100 * lo:.0f}-{100 * hi:.0f}% "
+        lines.append(f"| {label} | {n} | {w:g} | {100 * w / max(n, 1):.0f}% | {100 * lo:.0f}-{100 * hi:.0f}% "
                      f"| {spm:.2f} | `{d}` |")
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
