@@ -61,11 +61,14 @@ def test_kill9_then_resume_continues_the_stream(tmp_path):
             "--log-every", "10", "--eval-every", "30"]
     proc = subprocess.Popen([sys.executable, "-m", "gopolicy", "train", *args], env=_env(GOPOLICY_TEST_STEP_SLEEP="0.1"),
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # kill once a checkpoint is past step 20 and past the first game of the stream (how
+    # many steps that takes depends on how far ahead the workers read: the load decides)
     deadline = time.time() + 90
     while proc.poll() is None and time.time() < deadline:
         if (run / "ckpt.pt").exists():
             try:
-                if ck.load_checkpoint(run / "ckpt.pt")["step"] >= 20:
+                state = ck.load_checkpoint(run / "ckpt.pt")
+                if state["step"] >= 20 and state["data"]["key"] > 0:
                     break
             except Exception:
                 pass   # being written
