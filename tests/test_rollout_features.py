@@ -58,7 +58,7 @@ def random_game_check(size: int, seed: int, moves: int):
     P.init_state(S, meta, b.stones.astype(np.int8), t.nbr, t.nbr8, -1, -1, -1)
     val, k3, sl3 = refreshed(S, meta, size)
     dirty = np.empty(n, np.int32)
-    buf, save1, save2 = (np.empty(n, np.int32) for _ in range(3))
+    save = np.empty(n, np.int32)
     captures = kos = 0
     for _ in range(moves):
         legal = np.flatnonzero(b.legal_mask()[:n])
@@ -97,10 +97,19 @@ def random_game_check(size: int, seed: int, moves: int):
             kept = S[P.ALIST + mover - 1, :meta[P.M_ATARI + mover - 1]]
             assert sorted(kept.tolist()) == sorted(S[P.HEAD][S2[P.HEAD][atari]].tolist())
             assert np.array_equal(S[P.AIDX, kept], np.arange(len(kept)))
-            # ... so the rollout kernel's save-atari points = the scan's, in the same order
-            k1 = P.save_atari_points(S, meta, t.nbr, mover, val, save1)
-            k2 = P.save_atari_points_listed(S, meta, t.nbr, mover, val, save2, buf)
-            assert list(save1[:k1]) == list(save2[:k2])
+            # ... so the save-atari points are the Board's: the liberty of each string in
+            # atari (strings in board order of their heads), when it is a candidate and
+            # leaves the string it makes 2+ liberties
+            an = b.analyze(mover)
+            want = []
+            for h in sorted(kept.tolist()):
+                x = next(int(q) for q in b.nbr[np.flatnonzero(S[P.HEAD] == h)].ravel()
+                         if q >= 0 and b.stones[q] == 0)
+                if val[mover - 1, x] and x != b.ko and an.libs_after[x] >= 2 and x not in want:
+                    want.append(x)
+            k = P.save_atari_points(S, meta, t.nbr, mover, val, save)
+            assert list(save[:k]) == want
+            assert np.array_equal(S[P.AIDX, kept], np.arange(len(kept)))   # still, after sorting
     return captures, kos
 
 

@@ -55,7 +55,7 @@ ensure_fresh()
 
 # rows of the state array S (int32 [NROWS, n])
 COL, HEAD, NEXT, LIBS, SIZE, MARK, DMARK, CODE, CAPT, TREP, TOLD, AIDX, ALIST, ALIST_W, NROWS = range(15)
-# ALIST: the heads of the black strings in atari, in no order; ALIST_W = ALIST + 1: the white;
+# ALIST: the heads of the black strings in atari, in any order; ALIST_W = ALIST + 1: the white;
 # AIDX[h]: h's index in its list (valid only while h heads a string in atari)
 # meta (int64 [NMETA])
 # M_ATARI + c - 1: how many strings of colour c have exactly one liberty (its list's length)
@@ -806,37 +806,23 @@ def _save_point(S, meta, nbr, c, val, h, out, nout):
 @njit(cache=True)
 def save_atari_points(S, meta, nbr, c, val, out):
     """Candidates that rescue one of mover c's strings in atari (the string they make has >= 2
-    liberties), each once, into ``out``; returns the count."""
-    n = S.shape[1]
-    nout = 0
-    left = meta[M_ATARI + c - 1]     # strings in atari still to find (none: no scan)
-    for h in range(n):
-        if left <= 0:
-            break
-        if S[COL, h] != c or S[HEAD, h] != h or S[LIBS, h] != 1:
-            continue
-        left -= 1
-        nout = _save_point(S, meta, nbr, c, val, h, out, nout)
-    return nout
-
-
-@njit(cache=True)
-def save_atari_points_listed(S, meta, nbr, c, val, out, buf):
-    """``save_atari_points`` for the rollout kernel, from the list of c's strings in atari
-    that ``play`` keeps (sorted into board order in ``buf``, so: same points, same order as the
-    scan). Why: the board scan was a tenth of a rollout's time."""
+    liberties), each once, into ``out``; returns the count. The strings come from the list
+    ``play`` keeps (no board scan: the scan was a tenth of a rollout's time), sorted in place
+    into board order first, so the points come in the order a scan of the board gives."""
     k = meta[M_ATARI + c - 1]
     row = ALIST + c - 1
-    for i in range(k):            # insertion sort: k is a handful
+    for i in range(1, k):         # insertion sort: k is a handful
         h = S[row, i]
         j = i
-        while j > 0 and buf[j - 1] > h:
-            buf[j] = buf[j - 1]
+        while j > 0 and S[row, j - 1] > h:
+            S[row, j] = S[row, j - 1]
+            S[AIDX, S[row, j]] = j
             j -= 1
-        buf[j] = h
+        S[row, j] = h
+        S[AIDX, h] = j
     nout = 0
     for i in range(k):
-        nout = _save_point(S, meta, nbr, c, val, buf[i], out, nout)
+        nout = _save_point(S, meta, nbr, c, val, S[row, i], out, nout)
     return nout
 
 

@@ -63,7 +63,7 @@ def _touch(base, ci, q, omark, ostamp, opts, saved, no):
 
 @njit(cache=True, inline="always")
 def _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, base, omark, ostamp,
-               opts, saved, cells, save_pts, heads):
+               opts, saved, cells, save_pts):
     """Multiply in the weights of the features that depend on the previous move, exactly as
     ``patterns.extras`` lists them (response, response pattern, neighbour, save-atari, nakade),
     without building the list. Returns the number of points touched (listed in ``opts``).
@@ -83,7 +83,7 @@ def _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, base, omark, 
                 continue
             no = _touch(base, ci, q, omark, ostamp, opts, saved, no)
             base[ci, q] *= rew[row, j]
-    nsv = P.save_atari_points_listed(S, meta, nbr, c, val, save_pts, heads)
+    nsv = P.save_atari_points(S, meta, nbr, c, val, save_pts)
     for i in range(nsv):
         q = save_pts[i]
         no = _touch(base, ci, q, omark, ostamp, opts, saved, no)
@@ -116,7 +116,6 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
                      not uniform)
     ew = np.exp(w.astype(np.float64))
     save_pts = np.empty(n, np.int32)
-    heads = np.empty(n, np.int32)       # scratch: the strings in atari, sorted
     base0 = np.zeros((2, n), np.float64)
     for ci in range(2):
         for q in range(n):
@@ -172,7 +171,7 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
             no = 0
             if not uniform:
                 no = _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val,
-                                base, omark, ostamp, opts, saved, cells, save_pts, heads)
+                                base, omark, ostamp, opts, saved, cells, save_pts)
             ko = meta[P.M_KO]
             if ko >= 0 and base[ci, ko] > 0.0:
                 if omark[ko] != ostamp:
