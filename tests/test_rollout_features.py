@@ -359,3 +359,35 @@ def test_response_rows_give_response_key_weights():
             want = P.table_get(pol.keys, pol.vals, P.response_key(code, mask, cl, j, inv), P.F_UNKR)
             assert slots[row, j] == want, (cells, cl, j)
     assert known >= 400
+
+
+def test_raw3_table_gives_key3_weights():
+    """The rollout kernel's 3x3 table, keyed by the code as read (White's colour-swapped), gives
+    every valid code the weight that canonicalising (``key3``) finds in the bundled table, for
+    both movers: random symmetric images of the table's own patterns (hits) and random codes
+    (mostly misses: the unknown-pattern weight)."""
+    from gopolicy.rollout.model import bundled_path
+
+    pol = RolloutPolicy.load(bundled_path("rollout"))
+    ew = np.exp(pol.weights.astype(np.float64))
+    table = P.raw3_table(pol.keys, pol.vals, ew)
+    wts = table.view(np.float32)
+    t_o, t_d, swap = P.half_tables()
+    rng = np.random.default_rng(3)
+    live = pol.keys[(pol.keys != -1) & ((pol.keys >> P.FAM_SHIFT) == P.FAM3)]
+    codes = []
+    for key in rng.choice(live, 500):
+        s = int(rng.integers(8))
+        code = int(t_o[int(key) & 0xFFF, s]) | (int(t_d[(int(key) >> 12) & 0xFFF, s]) << 12)
+        codes.append((code, 1))
+        codes.append((int(swap[code & 0xFFF]) | (int(swap[code >> 12]) << 12), 2))   # White's view
+    codes += [(int(rng.integers(0, 1 << 24)), int(rng.integers(1, 3))) for _ in range(3000)]
+    hits = 0
+    for code, c in codes:
+        if not P.code_valid(code, c):
+            continue
+        slot = P.table_get(pol.keys, pol.vals, P.key3(code, c, t_o, t_d, swap), P.F_UNK3)
+        got = P.raw3_get(table, wts, code, c, swap, np.float32(ew[P.F_UNK3]))
+        assert got == np.float32(ew[slot]), (code, c)
+        hits += slot != P.F_UNK3
+    assert hits >= 900

@@ -82,9 +82,11 @@ def test_lz_analyze_streams_from_the_live_tree_until_the_next_command(tmp_path):
         totals.append(sum(int(words[i + 1]) for i, w in enumerate(words) if w == "visits"))
         assert words[5] == "winrate" and 0 <= int(words[6]) <= 10000 and "lcb" in words and "pv" in words
     assert all(b > a for a, b in zip(totals, totals[1:])), totals
-    # lz-analyze's lines all came before the next command's answer: nothing after it.
+    # The stream ended at the next command: its answer closed (the empty line), the next reply
+    # is name's, and only the lines already under way when the command was sent (an interval
+    # or two; a few more on a loaded machine) came after it.
     lz_all = [x for x in res["lines"] if not x.get("kata")]
-    assert lz_all[-1]["line"] == "" and len([x for x in lz_all if x["line"].startswith("info")]) <= len(lz) + 1
+    assert lz_all[-1]["line"] == "" and len([x for x in lz_all if x["line"].startswith("info")]) <= len(lz) + 5
     kata = [x["line"] for x in res["lines"] if x.get("kata") and x["line"].startswith("info move")]
     assert kata and "scoreLead" in kata[-1] and len(kata[-1].split(" ownership ")[1].split()) == 361
 

@@ -54,6 +54,18 @@ def test_time_limit_stops_cleanly_with_loadable_outputs(tmp_path):
                      "--max-steps", "1"]) == 1
 
 
+def test_time_limit_spent_in_setup_still_takes_one_step(tmp_path):
+    """On a loaded machine setting up can eat a short limit: a fresh run still trains, logs,
+    validates and saves one step (it once ended with 0 steps and no metrics.jsonl)."""
+    run = tmp_path / "run"
+    assert cli_main(["train", "--sgf", *SGF, "--out", str(run), *TINY, "--time-limit", "0.0001",
+                     "--log-every", "20", "--eval-every", "100"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["step"] == 1 and summary["stopped_by"] == "time limit"
+    recs = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert any("val_top1" in r for r in recs) and any("lr" in r for r in recs)
+
+
 def test_kill9_then_resume_continues_the_stream(tmp_path):
     run = tmp_path / "run"
     # a small shuffle buffer, so that the oldest game still in it moves on quickly

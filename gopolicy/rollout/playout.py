@@ -13,6 +13,11 @@ rollout policy). Per move the kernel does no Python and touches only what change
   stored ones for one draw and restored afterwards;
 * a move is drawn by walking the row sums, then one row.
 
+The loops over points inside a move call no ``inline="always"`` helper that takes arrays:
+numba gives each such call an atomic incref/decref pair per array that its pruning pass often
+cannot remove (found with perf: a third of the rollout time went there); such code is written
+out instead.
+
 A playout ends after two passes in a row (a side passes when it has no candidate) or after
 ``max_moves`` moves (3 x points); it is scored Tromp-Taylor (stones + empty regions reaching
 one colour), exactly like :meth:`gopolicy.go.board.Board.area_score`, with komi.
@@ -41,36 +46,17 @@ def _row_sums(base, rs, ci, r, size):
     rs[ci, r] = s
 
 
-@njit(cache=True, inline="always")
-def _point_weight(code, c, t_o, t_d, swap, keys, vals, ew):
-    """exp(weight of the 3x3 pattern) for mover c at an empty point with 3x3 ``code``, 0 when
-    it is not a candidate (a direct-mapped cache on the code was slower than this)."""
-    if not P.code_valid(code, c):
-        return 0.0
-    return ew[P.table_get(keys, vals, P.key3(code, c, t_o, t_d, swap), P.F_UNK3)]
-
-
-@njit(cache=True, inline="always")
-def _touch(base, ci, q, omark, ostamp, opts, saved, no):
-    """Remember q's stored weight before the first override of this move."""
-    if omark[q] != ostamp:
-        omark[q] = ostamp
-        opts[no] = q
-        saved[no] = base[ci, q]
-        no += 1
-    return no
-
-
-@njit(cache=True, inline="always")
-def _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, base, omark, ostamp,
-               opts, saved, cells, save_pts):
-    """Multiply in the weights of the features that depend on the previous move, exactly as
+@njit(cache=True)
+def _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, cells, save_pts, tq, tf):
+    """The weights of the features that depend on the previous move, exactly as
     ``patterns.extras`` lists them (response, response pattern, neighbour, save-atari, nakade),
-    without building the list. Returns the number of points touched (listed in ``opts``).
+    as factors: point ``tq[i]``'s weight is to be multiplied by ``tf[i]``. Returns the count.
     The response pattern's 12 weights come as one row (``patterns.response_rows``, keyed by
-    the diamond as read), each already times the response and neighbour weights of its cell."""
+    the diamond as read), each already times the response and neighbour weights of its cell.
+    Candidates are tested written out, not by ``is_candidate`` (see the module's note)."""
     ci = c - 1
-    no = 0
+    ko = meta[P.M_KO]
+    nt = 0
     last = meta[P.M_LAST]
     if last >= 0 and S[P.COL, last] != 0:
         P.diamond_cells(S, nbr12, last, c, cells)
@@ -79,30 +65,33 @@ def _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, base, omark, 
                           rew.shape[0] - 1)
         for j in range(12):
             q = nbr12[last, j]
-            if not P.is_candidate(val, meta, q, c):
-                continue
-            no = _touch(base, ci, q, omark, ostamp, opts, saved, no)
-            base[ci, q] *= rew[row, j]
+            if q >= 0 and val[ci, q] != 0 and q != ko:
+                tq[nt] = q
+                tf[nt] = rew[row, j]
+                nt += 1
     nsv = P.save_atari_points(S, meta, nbr, c, val, save_pts)
     for i in range(nsv):
-        q = save_pts[i]
-        no = _touch(base, ci, q, omark, ostamp, opts, saved, no)
-        base[ci, q] *= ew[P.F_SAVE]
+        tq[nt] = save_pts[i]
+        tf[nt] = ew[P.F_SAVE]
+        nt += 1
     v = P.nakade_point(S, meta, nbr)
-    if P.is_candidate(val, meta, v, c):
-        no = _touch(base, ci, v, omark, ostamp, opts, saved, no)
-        base[ci, v] *= ew[P.F_NAKADE + meta[P.M_NCAPT] - 3]
-    return no
+    if v >= 0 and val[ci, v] != 0 and v != ko:
+        tq[nt] = v
+        tf[nt] = ew[P.F_NAKADE + meta[P.M_NCAPT] - 3]
+        nt += 1
+    return nt
 
 
 @njit(cache=True, nogil=True)
 def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max_moves, size,
-              nbr, nbr8, nbr12, t_o, t_d, swap, keys, vals, w, rkeys, rvals, rew, uniform,
+              nbr, nbr8, nbr12, t_o, t_d, swap, keys, vals, w, rkeys, rvals, rew, r3, uniform,
               own, scores, trace):
     """``n_playouts`` playouts from the position; fills ``own`` (float32, +1 black / -1 white
     per playout), ``scores`` (B - W area, no komi, per playout) and ``trace`` (the moves of
     the first playout, pass = n). Returns (length of the trace, moves played in all)."""
     n = stones0.shape[0]
+    r3w = r3.view(np.float32)
+    r3mask = r3.shape[0] - 1
     np.random.seed(seed)
     S0 = np.zeros((P.NROWS, n), np.int32)
     meta0 = np.zeros(P.NMETA, np.int64)
@@ -115,6 +104,7 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
     P.refresh_points(S0, meta0, allpts, n, 0, t_o, t_d, swap, keys, vals, val0, k30, sl30,
                      not uniform)
     ew = np.exp(w.astype(np.float64))
+    unk3 = ew[P.F_UNK3]
     save_pts = np.empty(n, np.int32)
     base0 = np.zeros((2, n), np.float64)
     for ci in range(2):
@@ -138,6 +128,8 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
     omark = np.zeros(n, np.int32)
     opts = np.empty(n, np.int32)
     saved = np.empty(n, np.float64)
+    tq = np.empty(2 * n + 16, np.int32)
+    tf = np.empty(2 * n + 16, np.float64)
     rowmark = np.zeros(size, np.int32)
     rows = np.empty(size, np.int32)
     ostamp = 0
@@ -168,18 +160,24 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
             ostamp += 1
             for r in range(size):
                 rs_saved[r] = rs[ci, r]
-            no = 0
+            nt = 0
             if not uniform:
-                no = _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val,
-                                base, omark, ostamp, opts, saved, cells, save_pts)
+                nt = _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, cells,
+                                save_pts, tq, tf)
             ko = meta[P.M_KO]
-            if ko >= 0 and base[ci, ko] > 0.0:
-                if omark[ko] != ostamp:
-                    omark[ko] = ostamp
-                    opts[no] = ko
-                    saved[no] = base[ci, ko]
+            if ko >= 0:
+                tq[nt] = ko
+                tf[nt] = 0.0
+                nt += 1
+            no = 0      # points touched, each once, with their stored weight
+            for i in range(nt):
+                q = tq[i]
+                if omark[q] != ostamp:
+                    omark[q] = ostamp
+                    opts[no] = q
+                    saved[no] = base[ci, q]
                     no += 1
-                base[ci, ko] = 0.0
+                base[ci, q] *= tf[i]
             for i in range(no):
                 q = opts[i]
                 rs[ci, q // size] += base[ci, q] - saved[i]
@@ -239,7 +237,18 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
                             base[cj, q] = 0.0
                             val[cj, q] = 0
                         else:
-                            b = _point_weight(S[P.CODE, q], cj + 1, t_o, t_d, swap, keys, vals, ew)
+                            # exp(weight of the 3x3 pattern), 0 when not a candidate:
+                            # patterns.raw3_get written out (no helper taking arrays here:
+                            # see _overrides)
+                            code = S[P.CODE, q]
+                            b = 0.0
+                            if P.code_valid(code, cj + 1):
+                                if cj == 1:
+                                    code = swap[code & 0xFFF] | (swap[(code >> 12) & 0xFFF] << 12)
+                                j = P.raw3_hash(code, r3mask)
+                                while r3[j, 0] != code and r3[j, 0] != -1:
+                                    j = (j + 1) & r3mask
+                                b = r3w[j, 1] if r3[j, 0] == code else unk3
                             base[cj, q] = b
                             val[cj, q] = 1 if b > 0.0 else 0
                     r = q // size
@@ -248,8 +257,14 @@ def _rollouts(stones0, ko0, last0, last20, capt0, to_move, n_playouts, seed, max
                         rows[nr] = r
                         nr += 1
                 for i in range(nr):
-                    _row_sums(base, rs, 0, rows[i], size)
-                    _row_sums(base, rs, 1, rows[i], size)
+                    r = rows[i]
+                    s0 = 0.0
+                    s1 = 0.0
+                    for q in range(r * size, (r + 1) * size):
+                        s0 += base[0, q]
+                        s1 += base[1, q]
+                    rs[0, r] = s0
+                    rs[1, r] = s1
             c = 3 - c
             moves += 1
         total_moves += moves
@@ -330,6 +345,7 @@ class Rollouts:
         # diamond cell j: exp(response + response pattern + neighbour-by-position weights)
         cellw = ew[P.F_RESP] * np.array([ew[P.F_NBR_ORTH]] * 4 + [1.0] * 4 + [ew[P.F_NBR_DIAG]] * 4)
         self._rew = ew[slots] * cellw
+        self._r3 = P.raw3_table(self._keys, self._vals, ew)
 
     @property
     def name(self) -> str:
@@ -351,7 +367,7 @@ class Rollouts:
             nt, moves = _rollouts(stones, ko, last, last2, capt, int(board.to_move), int(n),
                            int(seed) & 0x7FFFFFFF, self.max_moves, self.size, t.nbr, t.nbr8,
                            t.nbr12, t.t_o, t.t_d, t.swap, self._keys, self._vals, self._w,
-                           self._rkeys, self._rvals, self._rew, self.uniform, own,
+                           self._rkeys, self._rvals, self._rew, self._r3, self.uniform, own,
                            scores, trace)
         sc = scores[:n].astype(np.float64) - self.komi
         wins = float(np.count_nonzero(sc > 0)) + 0.5 * float(np.count_nonzero(sc == 0))

@@ -137,7 +137,10 @@ def train(cfg: TrainConfig, explicit: set[str] | None = None) -> dict:
     step_sleep = float(os.environ.get("GOPOLICY_TEST_STEP_SLEEP", "0") or 0)  # test hook (kill -9 test)
     start_step = run.step
     lr = lr_now(run, clock)
-    done = run.total_steps is not None and run.step >= run.total_steps or clock.out_of_time()
+    # a fresh run takes at least one step (and logs, evaluates and saves it) even when setting
+    # up ate its whole time limit, as it can on a loaded machine; a finished one resumes to none
+    done = (run.total_steps is not None and run.step >= run.total_steps
+            or run.train_seconds > 0 and clock.out_of_time())
     while not done:
         lr = lr_now(run, clock)
         batch = run.loader.next_batch()
