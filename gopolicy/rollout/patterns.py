@@ -463,7 +463,7 @@ def _fill_raw3(table, wts, raw, w):
 
 @njit(cache=True, inline="always")
 def raw3_get(table, wts, code, c, swap, default):
-    """exp(weight) of 3x3 ``code`` for mover ``c`` from ``raw3_table`` (``wts`` = its float64
+    """exp(weight) of 3x3 ``code`` for mover ``c`` from ``raw3_table`` (``wts`` = its float32
     view), ``default`` for a pattern the table lacks."""
     if c == 2:
         code = swap[code & 0xFFF] | (swap[(code >> 12) & 0xFFF] << 12)

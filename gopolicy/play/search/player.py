@@ -115,11 +115,12 @@ class SearchPlayer:
         res = s.rollouts.run(board, n=playouts, seed=int(board.hash % np.uint64(2**31 - 1)))
         return np.asarray(res.ownership_sum, np.float64) / res.n
 
-    def dead(self, board: Board, playouts: int = SCORE_PLAYOUTS) -> np.ndarray:
-        return self.searcher.dead_mask(board, self.ensure_ownership(board, playouts))
+    def dead(self, board: Board, playouts: int = SCORE_PLAYOUTS, alive_from: dict | None = None) -> np.ndarray:
+        return self.searcher.dead_mask(board, self.ensure_ownership(board, playouts), alive_from)
 
-    def final_score(self, board: Board, playouts: int = SCORE_PLAYOUTS) -> float:
-        return score_after_removing(board, self.dead(board, playouts), board.komi)
+    def final_score(self, board: Board, playouts: int = SCORE_PLAYOUTS, alive_from: dict | None = None) -> float:
+        """B - W area after removing the stones ``dead`` finds (``alive_from``: see ``dead_mask``)."""
+        return score_after_removing(board, self.dead(board, playouts, alive_from), board.komi)
 
     # ------------------------------------------------------------ genmove
     def open_points(self, b: Board, color: int, own: np.ndarray) -> np.ndarray:
@@ -179,10 +180,8 @@ class SearchPlayer:
         """Does the count win for ``color`` even with every string whose owner the rollouts
         leave in doubt (mean ownership under ``SETTLED``) counted the opponent's way: ours
         dead, theirs alive?"""
-        own = self.ensure_ownership(b, COUNT_PLAYOUTS)
-        dead = self.searcher.dead_mask(b, own, alive_from={color: SETTLED, opponent(color): -SETTLED})
-        sign = 1.0 if color == BLACK else -1.0
-        return sign * score_after_removing(b, dead, b.komi) > 0
+        score = self.final_score(b, COUNT_PLAYOUTS, alive_from={color: SETTLED, opponent(color): -SETTLED})
+        return (score if color == BLACK else -score) > 0
 
     def _resign_check(self, b: Board, color: int, wr: float, visits: int) -> bool:
         thr = self.resign_threshold
