@@ -23,38 +23,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gopolicy.play.network_policy import NetworkPolicy
+from gopolicy.play.network_playouts import network_playouts
 from gopolicy.rollout.playout import Rollouts
 from gopolicy.rollout.value_study import BIN, cpu_name, held_out_games, outcome, sample_positions
 
 
 def network_rollouts(net: NetworkPolicy, board, n: int, rng) -> float:
     """Black-win fraction of n playouts of the network from ``board``."""
-    boards = [board.copy() for _ in range(n)]
-    passes = [0] * n
-    active = list(range(n))
-    moves = 0
-    while active and moves < 3 * board.n:
-        probs = net.probabilities_many([boards[i] for i in active])
-        still = []
-        for j, i in enumerate(active):
-            b = boards[i]
-            p = probs[j, :b.n].astype(np.float64)
-            cand = np.flatnonzero(p > 0)
-            p[cand[net.own_eyes(b, b.to_move, cand)]] = 0.0
-            s = p.sum()
-            if s <= 0:
-                mv = b.n
-                passes[i] += 1
-            else:
-                mv = int(rng.choice(b.n, p=p / s))
-                passes[i] = 0
-            b.play(mv)
-            if passes[i] < 2:
-                still.append(i)
-        active = still
-        moves += 1
-    score = [b.area_score() for b in boards]
-    return sum(1.0 if s > 0 else 0.5 if s == 0 else 0.0 for s in score) / n
+    return network_playouts(net, board, n, seed=int(rng.integers(1 << 30)), max_moves=3 * board.n).black_wins
 
 
 def main() -> int:

@@ -244,11 +244,51 @@ def test_does_not_pass_on_a_count_in_doubt(net):
     text = sgf.read_text()
     assert text.rstrip().endswith(";W[];B[])")
     eng = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1, seed=3),
-                                                                 playouts=200, seconds=None))
+                                                                 playouts=200, seconds=None, count_playouts=0))
     assert eng.handle_line(f"loadsgf {sgf} 291").startswith("=")    # before Black's pass
     assert eng.board.to_move == BLACK and eng.board.moves[-1] == (WHITE, eng.board.n)
-    assert eng.handle_line("final_score").startswith("= B+")      # the plain count: Black wins
+    assert eng.handle_line("final_score").startswith("= B+")      # the rollouts' plain count: Black wins
     assert eng.handle_line("genmove b") != "= pass\n\n"
+
+
+# GNU Go 3.8's `final_status_list dead` and `final_score` (--chinese-rules) on the final
+# positions of two finished match games whose status the fast rollouts misread: game 25
+# above (they call Black's D1-K1 group alive: B+42.5), game 15 of the --no-resign match
+# (they call White's N5-T3 group dead: B+47.5).
+GNUGO_COUNTS = {
+    "match_search800_gnugo_level10/game-025.sgf": (
+        "W+4.5", "H18 J18 H17 D17 E17 O15 B13 B12 H10 J9 G8 H8 D6 F4 F3 E2 F2 G2 H2 J2 D1 E1 J1 K1 "
+        "O4 O3 A3 B2 P2 Q2 P1 R1"),
+    "match_search800_gnugo_noresign/game-015.sgf": (
+        "W+6.5", "M16 M15 G15 O15 N14 T14 T13 G10 G7 Q2 T2 S1"),
+}
+
+
+@needs_model
+@pytest.mark.parametrize("game", sorted(GNUGO_COUNTS))
+def test_network_count_reads_the_groups_the_rollouts_misread(net, game):
+    from pathlib import Path
+
+    score, dead = GNUGO_COUNTS[game]
+    sgf = Path(__file__).resolve().parents[1] / "data/results" / game
+    fast = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1), playouts=100,
+                                                                  count_playouts=0))
+    assert fast.handle_line(f"loadsgf {sgf}").startswith("=")
+    assert fast.handle_line("final_score").startswith("= B+")      # the misread that cost the games
+    eng = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1), playouts=100))
+    assert eng.handle_line(f"loadsgf {sgf}").startswith("=")
+    assert eng.handle_line("final_score") == f"= {score}\n\n"
+    ours = eng.handle_line("final_status_list dead")[2:].split()
+    assert sorted(ours) == sorted(dead.split())
+
+
+def test_network_count_only_with_time_for_it(net):
+    player = SearchPlayer(Searcher(net, threads=1), playouts=100)
+    assert player._net_count_ok(BLACK, 200)                    # no clock
+    player.clock.set_canadian(0, 10, 25)                       # 10 s for 25 moves: 0.4 s a move
+    assert not player._net_count_ok(BLACK, 200)
+    player.clock.set_canadian(600, 30, 1)
+    assert player._net_count_ok(BLACK, 10)
 
 
 # ---------------------------------------------------------------- command line, analysis text

@@ -49,6 +49,9 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--c-puct", type=float, default=None, help="search exploration constant (2.0)")
     p.add_argument("--expand-threshold", type=int, default=None,
                    help="visits before a search node is expanded and sent to the network (8)")
+    p.add_argument("--count-playouts", type=int, default=None, metavar="N",
+                   help="search: policy-network playouts behind the final score, dead stones and "
+                        "passing after the opponent's pass (16, 4-7 s; 0 = the fast rollouts)")
     p.add_argument("--resign", action="store_true",
                    help="with --playouts 0: allow resigning (after move 150 when behind by > 40 points "
                         "by area estimate)")
@@ -74,7 +77,7 @@ def make_engine(args, policy, log, name: str | None = None):
     search = None
     if args.playouts is None or args.playouts > 0:
         from gopolicy.play.search import SearchConfig, Searcher
-        from gopolicy.play.search.player import RESIGN_THRESHOLD, SearchPlayer
+        from gopolicy.play.search.player import COUNT_NET_PLAYOUTS, RESIGN_THRESHOLD, SearchPlayer
 
         cfg = SearchConfig()
         if args.c_puct is not None:
@@ -88,7 +91,9 @@ def make_engine(args, policy, log, name: str | None = None):
             RESIGN_THRESHOLD if args.resign_threshold is None else args.resign_threshold)
         searcher = Searcher(policy, threads=max(1, args.threads), config=cfg,
                             seed=args.seed if args.seed is not None else 0)
-        search = SearchPlayer(searcher, playouts=playouts, seconds=seconds, resign_threshold=threshold)
+        count = COUNT_NET_PLAYOUTS if args.count_playouts is None else max(0, args.count_playouts)
+        search = SearchPlayer(searcher, playouts=playouts, seconds=seconds, resign_threshold=threshold,
+                              count_playouts=count)
     return GtpEngine(policy, komi=args.komi, resign=args.resign, playouts=args.score_playouts,
                      name=name or args.name, log=log, search=search)
 

@@ -266,12 +266,18 @@ class Board:
         diagonal points at most one is the opponent's (none on the edge)."""
         return bool(K.is_eye(self.stones, self.nbr, self.diag, int(p), int(color)))
 
-    def area(self) -> tuple[int, int]:
-        """Tromp-Taylor area: (black, white) stones plus empty regions reaching only one colour."""
+    def area_owner(self) -> np.ndarray:
+        """Tromp-Taylor owner of each point: +1 Black, -1 White (stones, and empty
+        regions reaching only that colour), 0 neutral."""
         n = self.n
         own = np.zeros(n, np.int32)
         K.area_count(self.stones, self.nbr, own, np.zeros(n, np.uint8), np.empty(n, np.int32),
                      np.empty(n, np.int32), np.empty(n, np.int32))
+        return np.sign(own)
+
+    def area(self) -> tuple[int, int]:
+        """Tromp-Taylor area: (black, white) stones plus empty regions reaching only one colour."""
+        own = self.area_owner()
         return int(np.count_nonzero(own > 0)), int(np.count_nonzero(own < 0))
 
     def area_score(self, komi: float | None = None) -> float:
