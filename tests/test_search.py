@@ -307,6 +307,7 @@ def test_budget_options():
     assert engine("--playouts", "0").search is None                  # the policy alone
     d = engine().search
     assert (d.playouts, d.seconds, d.searcher.threads, d.resign_threshold) == (1600, 1.0, 2, 0.10)
+    assert d.count_playouts == 16 and engine("--count-playouts", "0").search.count_playouts == 0
     s = engine("--playouts", "50", "--threads", "1", "--no-resign").search
     assert (s.playouts, s.seconds, s.searcher.threads, s.resign_threshold) == (50, None, 1, None)
     t = engine("--time", "0.5", "--c-puct", "3", "--resign-threshold", "0.05").search
