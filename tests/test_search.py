@@ -251,6 +251,20 @@ def test_does_not_pass_on_a_count_in_doubt(net):
     assert eng.handle_line("genmove b") != "= pass\n\n"
 
 
+@needs_model
+def test_network_count_only_confirms_a_pass(net):
+    # The same position: the fast count in doubt loses for Black, so Black plays on
+    # without asking the network's count (4-7 s), which could only confirm a pass.
+    from pathlib import Path
+
+    sgf = Path(__file__).resolve().parents[1] / "data/results/match_search800_gnugo_level10/game-025.sgf"
+    player = SearchPlayer(Searcher(net, threads=1, seed=3), playouts=100, seconds=None)
+    eng = GtpEngine(net, log=io.StringIO(), search=player)
+    assert eng.handle_line(f"loadsgf {sgf} 291").startswith("=")
+    assert eng.handle_line("genmove b") != "= pass\n\n"
+    assert player._count_cache is None and player._count_seconds == 0.0
+
+
 # GNU Go 3.8's `final_status_list dead` and `final_score` (--chinese-rules) on the final
 # positions of two finished match games whose status the fast rollouts misread: game 25
 # above (they call Black's D1-K1 group alive: B+42.5), game 15 of the --no-resign match

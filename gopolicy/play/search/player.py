@@ -30,7 +30,8 @@ does with a :class:`Searcher`).
 * ``kgs-genmove_cleanup``: capture the stones the count judges dead (fill a
   liberty of one), pass only when none is left.
 * Dead stones and the final score (``final_score``, ``final_status_list``,
-  ``kgs-genmove_cleanup`` and the pass after the opponent's pass): strings whose
+  ``kgs-genmove_cleanup`` and the pass after the opponent's pass, which both
+  counts must allow): strings whose
   points ``COUNT_NET_PLAYOUTS`` playouts of the policy network itself
   (:mod:`gopolicy.play.network_playouts`, 4-7 s on one core) give to the other
   colour on average. The fast rollouts' count named GNU Go's winner in 34 of 38
@@ -220,10 +221,15 @@ class SearchPlayer:
     def _count_wins_in_doubt(self, b: Board, color: int, net: bool = True) -> bool:
         """Does the count win for ``color`` even with every string whose owner the count
         leaves in doubt (mean ownership under ``SETTLED``) counted the opponent's way: ours
-        dead, theirs alive?"""
-        score = self.final_score(b, COUNT_PLAYOUTS, alive_from={color: SETTLED, opponent(color): -SETTLED},
-                                 net=net)
-        return (score if color == BLACK else -score) > 0
+        dead, theirs alive? The fast rollouts' count first, the network's (``net``) only to
+        confirm a win: a count that loses only means playing on, and while we captured dead
+        stones after GNU Go's passes the network's count in every move cost 5-8 s each."""
+        doubt = {color: SETTLED, opponent(color): -SETTLED}
+        for use_net in ((False, True) if net else (False,)):
+            score = self.final_score(b, COUNT_PLAYOUTS, alive_from=doubt, net=use_net)
+            if (score if color == BLACK else -score) <= 0:
+                return False
+        return True
 
     def _resign_check(self, b: Board, color: int, wr: float, visits: int) -> bool:
         thr = self.resign_threshold
