@@ -1,9 +1,10 @@
 """Benchmark the Monte-Carlo tree search: playouts per second with 1 and 2
 threads, network evaluations per second, the median time per move at each
 playout budget, and Pachi's own playouts per second on the same machine when
-Pachi is present (``$GOPOLICY_PACHI``).
+Pachi is present (``$GOPOLICY_PACHI``), and the time of the end-of-game count
+(the policy network's playouts against the fast rollouts', on finished games).
 
-    python scripts/bench_search.py [--budgets 100 400 1600] [--moves 6]
+    python scripts/bench_search.py [--budgets 100 400 1600] [--moves 6] [--count-only]
 
 Positions: an opening after 20 network moves, then ``--moves`` further
 network moves (one search per position); the figures are medians over them.
@@ -57,6 +58,31 @@ def bench_network(policy, boards, batch: int = 8, reps: int = 5) -> float:
     return reps * batch / (time.perf_counter() - t0)
 
 
+COUNT_GAMES = ("match_search800_gnugo_level10/game-025.sgf", "match_search800_gnugo_noresign/game-015.sgf")
+
+
+def bench_count(policy) -> list[tuple[str, int, float, float]]:
+    """``(game, empty points, network count s, fast count s)`` on finished match games."""
+    from pathlib import Path
+
+    from gopolicy.corpus import sgf as sgf_io
+    from gopolicy.play.search import Searcher
+    from gopolicy.play.search.player import SearchPlayer
+
+    root = Path(__file__).resolve().parents[1] / "data" / "results"
+    out = []
+    for name in COUNT_GAMES:
+        board = sgf_io.replay_all(sgf_io.parse_game((root / name).read_bytes(), name))
+        times = []
+        for count in (16, 0):
+            player = SearchPlayer(Searcher(policy, threads=1), playouts=100, count_playouts=count)
+            t0 = time.perf_counter()
+            player.final_score(board)
+            times.append(time.perf_counter() - t0)
+        out.append((name, int((board.stones == 0).sum()), *times))
+    return out
+
+
 def bench_pachi(games: int = 5000) -> float | None:
     from gopolicy.play.peers import find_pachi
 
@@ -75,6 +101,7 @@ def main() -> int:
     ap.add_argument("--budgets", type=int, nargs="+", default=[100, 400, 1600])
     ap.add_argument("--moves", type=int, default=6, help="positions searched per measurement (6)")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--count-only", action="store_true", help="only the end-of-game count")
     args = ap.parse_args()
 
     from gopolicy.play.network_policy import NetworkPolicy
@@ -84,9 +111,17 @@ def main() -> int:
     except (OSError, IndexError):
         cpu = "unknown CPU"
     policy = NetworkPolicy(None, device="cpu")
+    bench_count(policy)                              # compile and warm up
+    print(f"CPU: {cpu}")
+    print("end-of-game count (final_score), 1 thread:")
+    for name, empty, net_s, fast_s in bench_count(policy):
+        print(f"  {name}: {empty} empty points; network 16 playouts {net_s:.1f} s, "
+              f"fast rollouts 400 {fast_s:.2f} s ({net_s / fast_s:.0f}x)")
+    if args.count_only:
+        return 0
     boards = positions(policy, args.moves)
     bench_threads(policy, boards[:1], 100, 1)        # compile and warm up
-    print(f"CPU: {cpu}; positions: {len(boards)} after 20 network moves")
+    print(f"positions: {len(boards)} after 20 network moves")
     print(f"network evaluations: {bench_network(policy, boards):.0f}/s (batches of 8, 1 torch thread)")
     base = None
     for th in args.threads:
