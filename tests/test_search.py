@@ -254,7 +254,7 @@ def test_does_not_pass_on_a_count_in_doubt(net):
 @needs_model
 def test_network_count_only_confirms_a_pass(net):
     # The same position: the fast count in doubt loses for Black, so Black plays on
-    # without asking the network's count (4-7 s), which could only confirm a pass.
+    # without asking the network's count (~8 s), which could only confirm a pass.
     from pathlib import Path
 
     sgf = Path(__file__).resolve().parents[1] / "data/results/match_search800_gnugo_level10/game-025.sgf"

@@ -51,7 +51,7 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
                    help="visits before a search node is expanded and sent to the network (8)")
     p.add_argument("--count-playouts", type=int, default=None, metavar="N",
                    help="search: policy-network playouts behind the final score, dead stones and "
-                        "passing after the opponent's pass (16, 4-7 s; 0 = the fast rollouts)")
+                        "passing after the opponent's pass (16, ~8 s; 0 = the fast rollouts)")
     p.add_argument("--resign", action="store_true",
                    help="with --playouts 0: allow resigning (after move 150 when behind by > 40 points "
                         "by area estimate)")

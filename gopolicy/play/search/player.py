@@ -33,7 +33,7 @@ does with a :class:`Searcher`).
   ``kgs-genmove_cleanup`` and the pass after the opponent's pass, which both
   counts must allow): strings whose
   points ``COUNT_NET_PLAYOUTS`` playouts of the policy network itself
-  (:mod:`gopolicy.play.network_playouts`, 4-7 s on one core) give to the other
+  (:mod:`gopolicy.play.network_playouts`, ~8 s on one core) give to the other
   colour on average. The fast rollouts' count named GNU Go's winner in 34 of 38
   finished games; three of the four misses were big groups whose status the
   rollouts misread and the network's playouts read as GNU Go does. Under a game
@@ -223,7 +223,7 @@ class SearchPlayer:
         leaves in doubt (mean ownership under ``SETTLED``) counted the opponent's way: ours
         dead, theirs alive? The fast rollouts' count first, the network's (``net``) only to
         confirm a win: a count that loses only means playing on, and while we captured dead
-        stones after GNU Go's passes the network's count in every move cost 5-8 s each."""
+        stones after GNU Go's passes the network's count in every move cost 5-19 s each (two games sharing 2 cores)."""
         doubt = {color: SETTLED, opponent(color): -SETTLED}
         for use_net in ((False, True) if net else (False,)):
             score = self.final_score(b, COUNT_PLAYOUTS, alive_from=doubt, net=use_net)
