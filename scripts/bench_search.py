@@ -61,7 +61,7 @@ def bench_network(policy, boards, batch: int = 8, reps: int = 5) -> float:
 COUNT_GAMES = ("match_search800_gnugo_level10/game-025.sgf", "match_search800_gnugo_noresign/game-015.sgf")
 
 
-def bench_count(policy) -> list[tuple[str, int, float, float]]:
+def bench_count(policy, net_playouts: int) -> list[tuple[str, int, float, float]]:
     """``(game, empty points, network count s, fast count s)`` on finished match games."""
     from pathlib import Path
 
@@ -74,7 +74,7 @@ def bench_count(policy) -> list[tuple[str, int, float, float]]:
     for name in COUNT_GAMES:
         board = sgf_io.replay_all(sgf_io.parse_game((root / name).read_bytes(), name))
         times = []
-        for count in (16, 0):
+        for count in (net_playouts, 0):
             player = SearchPlayer(Searcher(policy, threads=1), playouts=100, count_playouts=count)
             t0 = time.perf_counter()
             player.final_score(board)
@@ -110,13 +110,15 @@ def main() -> int:
         cpu = [ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")][0]
     except (OSError, IndexError):
         cpu = "unknown CPU"
+    from gopolicy.play.search.player import COUNT_NET_PLAYOUTS, SCORE_PLAYOUTS
+
     policy = NetworkPolicy(None, device="cpu")
-    bench_count(policy)                              # compile and warm up
+    bench_count(policy, 1)                           # compile and warm up
     print(f"CPU: {cpu}")
     print("end-of-game count (final_score), 1 thread:")
-    for name, empty, net_s, fast_s in bench_count(policy):
-        print(f"  {name}: {empty} empty points; network 16 playouts {net_s:.1f} s, "
-              f"fast rollouts 400 {fast_s:.2f} s ({net_s / fast_s:.0f}x)")
+    for name, empty, net_s, fast_s in bench_count(policy, COUNT_NET_PLAYOUTS):
+        print(f"  {name}: {empty} empty points; network {COUNT_NET_PLAYOUTS} playouts {net_s:.1f} s, "
+              f"fast rollouts {SCORE_PLAYOUTS} {fast_s:.2f} s ({net_s / fast_s:.0f}x)")
     if args.count_only:
         return 0
     boards = positions(policy, args.moves)
