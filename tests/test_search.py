@@ -48,11 +48,28 @@ def test_search_wins_the_capturing_race_the_network_loses(net, to_move, good):
     p = net.sensible_probabilities(b)
     net_move = int(np.argmax(p))
     assert to_gtp(net_move) not in good               # the network fills its own eye
-    root = Searcher(net, threads=1, seed=1).search(b, playouts=300)
-    best = to_gtp(int(root.moves[root.best()]))
+    s = Searcher(net, threads=1, seed=1)
+    root = s.search(b, playouts=300)
+    best = to_gtp(int(root.moves[s.chosen()]))     # the move played, network-move rule included
     assert best in good, best
     q = root.winrates()
-    assert q[root.best()] > q[root.index_of(net_move)] + 0.1
+    assert q[s.chosen()] > q[root.index_of(net_move)] + s.cfg.keep_network_move
+
+
+def test_keeps_the_network_move_unless_clearly_worse():
+    from gopolicy.play.search.tree import Node
+
+    # edge 0: the network's move (top prior); edge 1: most visited
+    def root(q_net, q_best, n_net=40):
+        r = Node(np.array([10, 20, 30]), np.array([0.6, 0.3, 0.1]), BLACK)
+        r.N[:] = [n_net, 60, 0]
+        r.W[:] = [q_net * n_net, q_best * 60, 0]
+        return r
+    assert root(0.50, 0.55).best() == 1
+    assert root(0.50, 0.55).choice(0.1) == 0           # within the margin: the network's
+    assert root(0.50, 0.65).choice(0.1) == 1           # clearly better: the search's
+    assert root(0.50, 0.55).choice(0.0) == 1           # rule off: most visited
+    assert root(0.50, 0.55, n_net=0).choice(0.1) == 1  # never played an unvisited move
 
 
 def test_score_term_keeps_a_gradient_when_every_move_wins(net):

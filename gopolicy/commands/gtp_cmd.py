@@ -47,6 +47,9 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resign-threshold", type=float, default=None, metavar="P",
                    help="search resigns when the move's win rate stays below P for 3 moves (0.10)")
     p.add_argument("--c-puct", type=float, default=None, help="search exploration constant (2.0)")
+    p.add_argument("--keep-network-move", type=float, default=None, metavar="GAP",
+                   help="play the network's move unless the most visited one's win rate beats it "
+                        "by GAP (0.1; 0 = always the most visited)")
     p.add_argument("--expand-threshold", type=int, default=None,
                    help="visits before a search node is expanded and sent to the network (8)")
     p.add_argument("--count-playouts", type=int, default=None, metavar="N",
@@ -82,6 +85,8 @@ def make_engine(args, policy, log, name: str | None = None):
         cfg = SearchConfig()
         if args.c_puct is not None:
             cfg.c_puct = args.c_puct
+        if args.keep_network_move is not None:
+            cfg.keep_network_move = max(0.0, args.keep_network_move)
         if args.expand_threshold is not None:
             cfg.expand_threshold = max(1, args.expand_threshold)
         playouts, seconds = args.playouts, args.time

@@ -730,7 +730,8 @@ class GtpEngine:
 
         def line():
             own = player.searcher.ownership() if want_own else None
-            return analysis.info_line(player.searcher.root, self.size, style, ownership=own, color=color)
+            return analysis.info_line(player.searcher.root, self.size, style, ownership=own, color=color,
+                                      first=player.searcher.chosen())
 
         if self._out is None or self._pending is None:
             player.search(self.board, color)
@@ -765,13 +766,15 @@ class GtpEngine:
             out.flush()
 
             def emit(searcher):
-                out.write((analysis.info_line(searcher.root, self.size, style, color=color) + "\n").encode())
+                out.write((analysis.info_line(searcher.root, self.size, style, color=color,
+                                                     first=searcher.chosen()) + "\n").encode())
                 out.flush()
 
             move = player.genmove(self.board, color, progress=emit, interval=interval)
         else:
             move = self.generate(color)
-        info = analysis.info_line(player.searcher.root, self.size, style, color=color)
+        info = analysis.info_line(player.searcher.root, self.size, style, color=color,
+                                  first=player.searcher.chosen())
         if move == "resign":
             vertex = "resign"
         else:

@@ -66,11 +66,16 @@ def lcb(q: float, n: int) -> float:
 
 
 def info_line(root, size: int, style: str, max_moves: int = 20, ownership=None,
-              color: int = BLACK) -> str:
-    """One ``info ...`` line per visited root edge (most visited first) on one line."""
+              color: int = BLACK, first: int | None = None) -> str:
+    """One ``info ...`` line per visited root edge on one line: ``first`` (the edge the
+    engine would play, as Leela Zero puts its LCB choice first), then most visited first."""
     if root is None or root.visits == 0:
         return ""
-    order = [int(i) for i in np.lexsort((-root.P, -root.N)) if root.N[i] > 0][:max_moves]
+    order = [int(i) for i in np.lexsort((-root.P, -root.N)) if root.N[i] > 0]
+    if first is not None and first in order:
+        order.remove(first)
+        order.insert(0, first)
+    order = order[:max_moves]
     parts = []
     sign = 1.0 if color == BLACK else -1.0
     for k, i in enumerate(order):

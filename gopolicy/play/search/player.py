@@ -3,7 +3,10 @@ does with a :class:`Searcher`).
 
 * Budget: ``playouts`` new simulations and/or ``seconds`` per move (whichever
   ends first); under a game clock (:mod:`.time_control`) the clock decides.
-* The move is the root's most visited edge, with end-of-game rules so that
+* The move is the root's most visited edge, or the network's move when the
+  search finds it worse by less than ``SearchConfig.keep_network_move`` in win
+  rate (the rollouts' small differences are noise and bias more often than
+  reading), with end-of-game rules so that
   games end by two passes with the territory settled, not filled. An *open*
   point is empty, legal, not our eye, not a self-atari of a string, and its
   owner is undecided (|rollout ownership| < ``SETTLED``) or the move captures.
@@ -183,10 +186,10 @@ class SearchPlayer:
         n = b.n
         own = s.ownership()
         own = np.zeros(n) if own is None else own
-        best = root.best()
+        best = s.chosen()
         move = int(root.moves[best])
         wr = float(root.winrates()[best])
-        why = "most visited"
+        why = "most visited" if best == root.best() else "network's move, within the margin"
         opp_passed = bool(b.moves) and b.moves[-1] == (opponent(color), n)
         if cleanup:
             move, why = self._cleanup(b, color, root, self.dead(b, net=net), move)

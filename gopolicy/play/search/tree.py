@@ -82,6 +82,17 @@ class Node:
         key = np.lexsort((self.P, self.winrates(), self.N))
         return int(key[-1])
 
+    def choice(self, keep_margin: float = 0.0) -> int:
+        """The edge to play: the most visited, unless the edge of highest prior (the
+        network's move) was visited and trails it in win rate by less than
+        ``keep_margin`` (``SearchConfig.keep_network_move``); 0 = most visited."""
+        best = self.best()
+        top = int(np.argmax(self.P))
+        if keep_margin <= 0 or top == best or self.N[top] == 0:
+            return best
+        q = self.winrates()
+        return top if q[best] - q[top] < keep_margin else best
+
     def pv(self, first: int | None = None, limit: int = 20) -> list[int]:
         """Principal variation: the most visited edge at each node, from edge ``first``."""
         out = []
