@@ -70,6 +70,19 @@ def test_keeps_the_network_move_unless_clearly_worse():
     assert root(0.50, 0.65).choice(0.1) == 1           # clearly better: the search's
     assert root(0.50, 0.55).choice(0.0) == 1           # rule off: most visited
     assert root(0.50, 0.55, n_net=0).choice(0.1) == 1  # never played an unvisited move
+    fresh = Node(np.array([10, 20]), np.array([0.3, 0.7]), BLACK)
+    assert fresh.choice(0.1) == fresh.best() == 1      # no visits yet: the top prior
+
+
+@needs_model
+def test_genmove_without_playouts_plays_the_prior(net):
+    # A search cut to nothing (its second spent before the first playout, as when the
+    # kernels compile on a cold start) still answers with the network's move.
+    b = Board(19, 7.5, superko=True)
+    player = SearchPlayer(Searcher(net, threads=1), playouts=0, seconds=None)
+    move = player.genmove(b, BLACK)
+    assert player.last["visits"] == 0
+    assert move == int(np.argmax(net.sensible_probabilities(b)))
 
 
 def test_score_term_keeps_a_gradient_when_every_move_wins(net):

@@ -462,7 +462,7 @@ class Searcher:
 
     def chosen(self) -> int | None:
         """The root edge to play (:meth:`Node.choice` with ``keep_network_move``); None before a search."""
-        if self.root is None or self.root.visits == 0:
+        if self.root is None:
             return None
         return self.root.choice(self.cfg.keep_network_move)
 
