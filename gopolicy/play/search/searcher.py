@@ -84,14 +84,16 @@ class SearchConfig:
     * ``keep_network_move`` 0.1: the move played is the network's (the root's top
       prior) unless the most visited move's rollout win rate beats it by 0.1 or more.
       The rollouts misjudge the fights that decide games (their value error is barely
-      below uniform's before move 150): where the most visited move differed from the
-      network's in 26 lost games against GNU Go level 10, GNU Go's own ``top_moves``
-      valued the network's move higher 53 times, the searched one 25 times; on 300
-      held-out tom9d positions at 800 playouts the players' move was the most visited
-      one 127 times, the network's 136, and with this rule 130 / 136 / 137 at margins
-      0.06 / 0.1 / 0.2. A c_puct of 6 matched the network too (137) but lost the
-      capturing race of ``test_search_wins_the_capturing_race_the_network_loses``
-      at 300 and 800 playouts, which a margin keeps (win rates ~0 against ~1).
+      below uniform's before move 150), and the search followed them: in four games lost
+      to GNU Go level 10 (``scripts/gnugo_move_review.py``, moves 40-240) the most
+      visited move differed from the network's in 157 of 402 moves, and GNU Go's own
+      ``top_moves`` valued the network's move higher in 51, the searched one in 23. On
+      300 held-out tom9d positions at 800 playouts (``scripts/search_agreement.py``) the
+      players' move was the most visited one 127 times, the network's 136, this rule's
+      130 / 136 / 137 at margins 0.06 / 0.1 / 0.2. A c_puct of 6 agreed as often as the
+      network (137) but lost the capturing race of
+      ``test_search_wins_the_capturing_race_the_network_loses`` at 300 and 800
+      playouts; a margin keeps it (win rates near 0 against near 1).
     * ``batch`` 8: a forward pass costs 2.76 ms per position alone, 2.09 in 4s, 1.95
       in 8s, 1.88 in 16s: 8 takes most of the gain and keeps priors prompt.
     """
