@@ -89,9 +89,9 @@ class SearchConfig:
       visited move differed from the network's in 157 of 402 moves, and GNU Go's own
       ``top_moves`` valued the network's move higher in 51, the searched one in 23. On
       300 held-out tom9d positions at 800 playouts (``scripts/search_agreement.py``) the
-      players' move was the most visited one 127 times, the network's 136, this rule's
-      130 / 136 / 137 at margins 0.06 / 0.1 / 0.2. A c_puct of 6 agreed as often as the
-      network (137) but lost the capturing race of
+      players' move was the most visited one 127 times, the network's 135, this rule's
+      129 / 136 / 136 at margins 0.06 / 0.1 / 0.2. A c_puct of 6 agreed about as often as
+      the network (137 in a first draft of the script) but lost the capturing race of
       ``test_search_wins_the_capturing_race_the_network_loses`` at 300 and 800
       playouts; a margin keeps it (win rates near 0 against near 1).
     * ``batch`` 8: a forward pass costs 2.76 ms per position alone, 2.09 in 4s, 1.95
