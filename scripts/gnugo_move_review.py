@@ -32,7 +32,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from gopolicy.corpus.sgf import parse_game
-    from gopolicy.go.coords import to_gtp
+    from gopolicy.go.coords import BLACK, WHITE, pass_move, to_gtp
     from gopolicy.play.gtp_client import GtpClient
     from gopolicy.play.gtp_engine import GtpEngine
     from gopolicy.play.network_policy import NetworkPolicy
@@ -51,32 +51,39 @@ def main() -> int:
     for r in rows:
         path = (d / r["sgf"]).resolve()
         game = parse_game(path.read_bytes(), name=str(path))
-        ours = 1 if r["engine_color"] == "B" else 2
-        colour = "black" if ours == 1 else "white"
+        if any(ev[0] == "setup" for ev in game.events):
+            print(f"| {r['game']} | skipped: setup stones (handicap) are not replayed |")
+            continue
+        ours = BLACK if r["engine_color"] == "B" else WHITE
+        colour = "black" if ours == BLACK else "white"
         eng = GtpEngine(pol, log=io.StringIO())
         t = dict.fromkeys(total, 0)
         with GtpClient(args.gnugo) as gnugo:
+            # Both engines follow the game move by move (one SGF read, not one per move).
+            gnugo.send(f"komi {game.komi}")
+            eng.handle_line(f"komi {game.komi}")
             number = 0
             for ev in game.events:
                 if ev[0] != "move":
                     continue
                 number += 1
                 _, color, mv = ev
-                if color != ours or not args.from_move <= number <= args.to_move or mv == 361:
-                    continue
-                gnugo.send(f"loadsgf {path} {number}")
-                top = gnugo.send(f"top_moves_{colour}", timeout=300).split()
-                values = dict(zip(top[::2], map(float, top[1::2])))
-                eng.handle_line(f"loadsgf {path} {number}")
-                net = eng.handle_line(f"gopolicy-policy_top {colour} 1")[2:].split()[0]
-                played = to_gtp(mv)
-                t["moves"] += 1
-                if played == net:
-                    continue
-                t["differ"] += 1
-                vp, vn = values.get(played, 0.0), values.get(net, 0.0)
-                t["network higher"] += vn > vp + MARGIN
-                t["played higher"] += vp > vn + MARGIN
+                played = to_gtp(mv, game.size)
+                if color == ours and args.from_move <= number <= args.to_move and mv != pass_move(game.size):
+                    top = gnugo.send(f"top_moves_{colour}", timeout=300).split()
+                    values = dict(zip(top[::2], map(float, top[1::2])))
+                    net = eng.handle_line(f"gopolicy-policy_top {colour} 1")[2:].split()[0]
+                    t["moves"] += 1
+                    if played != net:
+                        t["differ"] += 1
+                        vp, vn = values.get(played, 0.0), values.get(net, 0.0)
+                        t["network higher"] += vn > vp + MARGIN
+                        t["played higher"] += vp > vn + MARGIN
+                if number >= args.to_move:
+                    break
+                name = "black" if color == BLACK else "white"
+                gnugo.play(name, played)
+                eng.handle_line(f"play {name} {played}")
         for k in total:
             total[k] += t[k]
         print(f"| {r['game']} | {r['engine_color']} | {t['moves']} | {t['moves'] - t['differ']} | {t['differ']} | "
