@@ -3,6 +3,11 @@
 Each command module defines ``add_parser(subparsers)`` which registers its
 arguments and sets ``func``; heavy imports (torch, numba) happen inside the
 command's function so that ``gopolicy --help`` stays instant.
+
+Mistakes end with one line on stderr and a non-zero status, never a traceback:
+bad values are refused by the parsers (gopolicy/commands/arg_types.py; usage and
+``gopolicy CMD: error: ...``, status 2), an unknown flag by the subcommand's own
+parser, and a file-system error that escapes a command by :func:`main` (status 1).
 """
 from __future__ import annotations
 
@@ -28,9 +33,22 @@ COMMANDS = [
 ]
 
 
+def version() -> str:
+    """The installed package's version, else the source tree's."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("gopolicy")
+    except metadata.PackageNotFoundError:
+        from gopolicy import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gopolicy", description="AlphaGo-style Go policy networks.")
+    parser.add_argument("--version", action="version", version=f"gopolicy {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS:
         try:
@@ -40,16 +58,25 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not built yet
             raise
         mod.add_parser(sub, name)
+    parser.commands = sub.choices  # name -> subparser
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the subcommand's usage and name, not the top level's
+        parser.commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    rc = args.func(args)
+    try:
+        rc = args.func(args)
+    except OSError as exc:  # a file-system problem no command foresaw: one line, not a traceback
+        from gopolicy.commands.arg_types import error_text
+
+        print(f"gopolicy {args.command}: error: {error_text(exc)}", file=sys.stderr)
+        return 1
     return int(rc or 0)
 
 

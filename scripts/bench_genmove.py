@@ -60,21 +60,20 @@ def stats(ts) -> tuple[float, float]:
 
 
 def bench(model, symmetries: int, boards, precision: str, device: str, threads: int, warmup: int = 3):
-    from gopolicy.play.gtp_engine import GtpEngine
+    from gopolicy.play.network_player import NetworkPlayer
     from gopolicy.play.network_policy import NetworkPolicy
 
     pol = NetworkPolicy(model, device=device, symmetries=symmetries, precision=precision, seed=0,
                         threads=threads)
-    eng = GtpEngine(pol, log=open(os.devnull, "w"))
+    player = NetworkPlayer(pol)
     for b in boards[:warmup]:
-        eng.board = b.copy()
-        eng.generate(b.to_move)
+        player.genmove(b.copy(), b.to_move)
         pol.logits(b)
     gen, fwd = [], []
     for b in boards:
-        eng.board = b.copy()
+        board = b.copy()
         t0 = time.perf_counter()
-        eng.generate(b.to_move)
+        player.genmove(board, b.to_move)
         gen.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         pol.logits(b)

@@ -50,11 +50,11 @@ def bench_network(policy, boards, batch: int = 8, reps: int = 5) -> float:
     from gopolicy.play.search import Searcher
 
     s = Searcher(policy, threads=1)
-    items = [(s._expand(b), b) for b in (boards * batch)[:batch]]
-    s._evaluate(items)
+    items = [(s.new_node(b), b) for b in (boards * batch)[:batch]]
+    s.set_network_priors(items)
     t0 = time.perf_counter()
     for _ in range(reps):
-        s._evaluate(items)
+        s.set_network_priors(items)
     return reps * batch / (time.perf_counter() - t0)
 
 
@@ -110,7 +110,7 @@ def main() -> int:
         cpu = [ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")][0]
     except (OSError, IndexError):
         cpu = "unknown CPU"
-    from gopolicy.play.search.player import COUNT_NET_PLAYOUTS, SCORE_PLAYOUTS
+    from gopolicy.play.search.player import COUNT_NET_PLAYOUTS, COUNT_ROLLOUTS
 
     policy = NetworkPolicy(None, device="cpu")
     bench_count(policy, 1)                           # compile and warm up
@@ -118,7 +118,7 @@ def main() -> int:
     print("end-of-game count (final_score), 1 thread:")
     for name, empty, net_s, fast_s in bench_count(policy, COUNT_NET_PLAYOUTS):
         print(f"  {name}: {empty} empty points; network {COUNT_NET_PLAYOUTS} playouts {net_s:.1f} s, "
-              f"fast rollouts {SCORE_PLAYOUTS} {fast_s:.2f} s ({net_s / fast_s:.0f}x)")
+              f"fast rollouts {COUNT_ROLLOUTS} {fast_s:.2f} s ({net_s / fast_s:.0f}x)")
     if args.count_only:
         return 0
     boards = positions(policy, args.moves)

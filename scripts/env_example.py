@@ -10,7 +10,7 @@ GNU Go, the network, a random player or any GTP engine.
 The README's ten-line version is the body of ``play`` below:
 
     import gymnasium as gym
-    import gopolicy  # registers gopolicy/Go-v0
+    import gopolicy.envs  # registers gopolicy/Go-v0
     from gopolicy.play.network_policy import NetworkPolicy
 
     env = gym.make("gopolicy/Go-v0", opponent="gnugo", render_mode="ansi")  # or opponent="policy"
@@ -33,7 +33,7 @@ import numpy as np
 def play(opponent: str, agent_kind: str, model, size: int, color: str, seed: int) -> float:
     import gymnasium as gym
 
-    import gopolicy  # noqa: F401  registers gopolicy/Go-v0
+    import gopolicy.envs  # noqa: F401  registers gopolicy/Go-v0
 
     env = gym.make("gopolicy/Go-v0", size=size, opponent=opponent, agent_color=color,
                    observation="board", render_mode="ansi", opponent_model=model)

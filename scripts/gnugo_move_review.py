@@ -35,6 +35,7 @@ def main() -> int:
     from gopolicy.go.coords import BLACK, WHITE, pass_move, to_gtp
     from gopolicy.play.gtp_client import GtpClient
     from gopolicy.play.gtp_engine import GtpEngine
+    from gopolicy.play.network_player import NetworkPlayer
     from gopolicy.play.network_policy import NetworkPolicy
 
     d = Path(args.match_dir)
@@ -56,7 +57,7 @@ def main() -> int:
             continue
         ours = BLACK if r["engine_color"] == "B" else WHITE
         colour = "black" if ours == BLACK else "white"
-        eng = GtpEngine(pol, log=io.StringIO())
+        eng = GtpEngine(NetworkPlayer(pol), log=io.StringIO())
         t = dict.fromkeys(total, 0)
         with GtpClient(args.gnugo) as gnugo:
             # Both engines follow the game move by move (one SGF read, not one per move).

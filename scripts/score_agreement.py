@@ -24,7 +24,7 @@ def main() -> int:
 
     from gopolicy.play.gtp_engine import GtpEngine
     from gopolicy.play.network_policy import NetworkPolicy
-    from gopolicy.play.search import Searcher
+    from gopolicy.play.search.searcher import Searcher
     from gopolicy.play.search.player import COUNT_NET_PLAYOUTS, SearchPlayer
 
     d = Path(args.match_dir)
@@ -34,7 +34,7 @@ def main() -> int:
     count = COUNT_NET_PLAYOUTS if args.count_playouts is None else args.count_playouts
     for r in rows:
         player = SearchPlayer(Searcher(pol, threads=1), playouts=100, count_playouts=count)
-        eng = GtpEngine(pol, log=io.StringIO(), search=player)
+        eng = GtpEngine(player, log=io.StringIO())
         reply = eng.handle_line(f"loadsgf {d / r['sgf']}")
         if not reply.startswith("="):
             print(f"{r['sgf']}: cannot load ({reply.strip()})")

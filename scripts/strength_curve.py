@@ -27,7 +27,7 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def load(run: Path) -> tuple[float, int, float]:
-    from gopolicy.play.match import DECIDED
+    from gopolicy.play.match_stats import DECIDED
 
     # decided games only, as gopolicy match counts them: a game without a result is no trial
     rows = [r for r in csv.DictReader(open(run / "results.csv", newline=""))

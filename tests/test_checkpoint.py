@@ -108,3 +108,24 @@ def test_unwraps_compiled_and_ddp_prefixes(tmp_path):
     path = ck.save_checkpoint(tmp_path / "c.pt", model=Wrapper(model), model_config=CFG)
     assert not any(k.startswith("module.") for k in ck.load_checkpoint(path)["model"])
     ck.load_model(path)
+
+
+def test_default_architecture_is_written_once():
+    """gopolicy's defaults (gopolicy.net.architecture) are cnn_core's builder defaults."""
+    import importlib
+    import inspect
+
+    ag = importlib.import_module("cnn_core.models.alphago_policy")   # the package re-binds the name
+    from gopolicy.net import architecture as arch
+    from gopolicy.training.config import TrainConfig
+
+    params = inspect.signature(ag.alphago_policy).parameters
+    defaults = (params["filters"].default, params["layers"].default)
+    assert defaults == (arch.DEFAULT_FILTERS, arch.DEFAULT_LAYERS)
+    assert (ag.DEFAULT_FILTERS, ag.DEFAULT_LAYERS) == (arch.DEFAULT_FILTERS, arch.DEFAULT_LAYERS)
+    assert params["planes"].default == arch.DEFAULT_PLANES and params["board_size"].default == arch.BOARD_SIZE
+    cfg = TrainConfig()
+    assert (cfg.model, cfg.planes, cfg.filters, cfg.layers) == (arch.MODEL_NAME, arch.DEFAULT_PLANES,
+                                                                arch.DEFAULT_FILTERS, arch.DEFAULT_LAYERS)
+    built = ck.build_model(arch.default_model_config())
+    assert sum(p.numel() for p in built.parameters()) == 3_882_793   # k=192 (README)

@@ -17,6 +17,15 @@ def test_cpu_auto_follows_bf16_support():
         assert cfg.amp_dtype is None
 
 
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_cpu_inference_auto_is_fp32_on_every_cpu(monkeypatch, native_bf16):
+    # the engine's moves must not depend on the CPU: training may take bf16, inference not
+    monkeypatch.setattr(devmod, "cpu_supports_bf16", lambda: native_bf16)
+    assert select_device("cpu", "auto", inference=True).amp_dtype is None
+    assert select_device("cpu", "auto").amp_dtype is (torch.bfloat16 if native_bf16 else None)
+    assert select_device("cpu", "bf16", inference=True).amp_dtype is torch.bfloat16
+
+
 def test_cpu_without_bf16_falls_back_to_fp32(monkeypatch):
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import subprocess
+import sys
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import gopolicy
+import gopolicy.envs
 from gopolicy.go.board import Board, IllegalMove
 from gopolicy.go.coords import BLACK, WHITE, from_gtp
 from gopolicy.play.env import GoEnv
@@ -40,10 +42,19 @@ class Passer:
 def test_registered_and_reimport_is_harmless():
     assert "gopolicy/Go-v0" in gym.registry
     assert gym.registry["gopolicy/Go-v0"].entry_point == "gopolicy.play.env:GoEnv"
-    importlib.reload(gopolicy)  # registering twice must not fail
+    importlib.reload(gopolicy.envs)  # registering twice must not fail
     env = gym.make("gopolicy/Go-v0", size=9, observation="board", komi=6.5)
     assert isinstance(env.unwrapped, GoEnv) and env.unwrapped.komi == 6.5
     env.close()
+
+
+def test_import_gopolicy_leaves_gymnasium_alone_and_make_finds_the_env():
+    # registration is gymnasium's job on demand ("module:id"), not a side effect of `import gopolicy`
+    code = ("import sys, gopolicy; assert 'gymnasium' not in sys.modules, 'imported gymnasium'; "
+            "import gymnasium as gym; env = gym.make('gopolicy.envs:gopolicy/Go-v0', size=9); "
+            "print(type(env.unwrapped).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "GoEnv", out.stderr
 
 
 @pytest.mark.parametrize("mode", ["planes", "board", "both"])

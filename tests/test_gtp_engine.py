@@ -15,7 +15,10 @@ import torch
 import cnn_core
 from gopolicy.go.coords import BLACK, WHITE, from_gtp
 from gopolicy.play.gtp_client import EngineDied, GtpClient, GtpError, InProcessClient, reply_text
-from gopolicy.play.gtp_engine import FIXED_HANDICAP_19, GtpEngine, format_reply, preprocess
+from gopolicy.play.game import FIXED_HANDICAP_19, Game
+from gopolicy.play.gtp_engine import GtpEngine
+from gopolicy.play.gtp_protocol import format_reply, preprocess
+from gopolicy.play.network_player import NetworkPlayer
 from gopolicy.play.network_policy import NetworkPolicy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,9 +31,15 @@ def policy():
     return NetworkPolicy(net, device="cpu", precision="fp32")
 
 
+def network_engine(policy, score_playouts: int = 64, **kw) -> GtpEngine:
+    """The `--playouts 0` engine: the network alone, counting with ``score_playouts``."""
+    return GtpEngine(NetworkPlayer(policy, score_playouts, **kw), Game(score_playouts=score_playouts),
+                     log=io.StringIO())
+
+
 @pytest.fixture
 def engine(policy):
-    return GtpEngine(policy, playouts=16, log=io.StringIO())
+    return network_engine(policy, 16)
 
 
 def talk(engine, transcript: str) -> list[str]:
@@ -92,14 +101,14 @@ def test_list_commands_and_required_set(engine):
 def test_boardsize_komi_syntax(engine):
     check(engine, [
         ("boardsize 19", "=\n\n"),
-        ("boardsize 13", "? unacceptable size\n\n"),
+        ("boardsize 13", "? unacceptable size (gopolicy plays 19x19 only)\n\n"),
         ("boardsize x", "? syntax error\n\n"),
         ("boardsize", "? syntax error\n\n"),
         ("komi 0.5", "=\n\n"),
         ("komi abc", "? syntax error\n\n"),
         ("komi nan", "? syntax error\n\n"),
     ])
-    assert engine.board.komi == 0.5
+    assert engine.game.board.komi == 0.5
 
 
 # ---------------------------------------------------------------- play, errors
@@ -121,7 +130,7 @@ def test_play_errors_occupied_suicide_ko(engine):
     for cmd in ("play b E6", "play w F6", "play b D5", "play w G5", "play b E4", "play w F4",
                 "play b F5", "play w E5"):
         assert engine.handle_line(cmd) == "=\n\n", cmd
-    assert engine.board.stones[from_gtp("F5")] == 0
+    assert engine.game.board.stones[from_gtp("F5")] == 0
     check(engine, [("play b F5", "? illegal move\n\n"),
                    ("play b K10", "=\n\n"), ("play w K11", "=\n\n"),   # ko threat + answer
                    ("play b F5", "=\n\n")])                            # now the retake is fine
@@ -131,9 +140,9 @@ def test_undo(engine):
     check(engine, [("undo", "? cannot undo\n\n"),
                    ("play b D4", "=\n\n"), ("play w Q16", "=\n\n"),
                    ("undo", "=\n\n")])
-    assert engine.board.stones[from_gtp("Q16")] == 0 and engine.board.to_move == WHITE
+    assert engine.game.board.stones[from_gtp("Q16")] == 0 and engine.game.board.to_move == WHITE
     check(engine, [("undo", "=\n\n"), ("undo", "? cannot undo\n\n")])
-    assert not engine.board.stones.any()
+    assert not engine.game.board.stones.any()
     check(engine, [("fixed_handicap 2", "= D4 Q16\n\n"), ("undo", "? cannot undo\n\n")])
 
 
@@ -141,20 +150,20 @@ def test_undo(engine):
 def test_fixed_handicap_spec_vertices(engine):
     check(engine, [("fixed_handicap 4", "= D4 Q16 D16 Q4\n\n"),
                    ("fixed_handicap 4", "? board not empty\n\n")])
-    assert engine.board.to_move == WHITE
+    assert engine.game.board.to_move == WHITE
     spec = {2: "D4 Q16", 3: "D4 Q16 D16", 4: "D4 Q16 D16 Q4", 5: "D4 Q16 D16 Q4 K10",
             6: "D4 Q16 D16 Q4 D10 Q10", 7: "D4 Q16 D16 Q4 D10 Q10 K10",
             8: "D4 Q16 D16 Q4 D10 Q10 K4 K16", 9: "D4 Q16 D16 Q4 D10 Q10 K4 K16 K10"}
     for k, verts in spec.items():
         check(engine, [("clear_board", "=\n\n"), (f"fixed_handicap {k}", f"= {verts}\n\n")])
-        assert sorted(np.flatnonzero(engine.board.stones == BLACK)) == sorted(from_gtp(v) for v in verts.split())
+        assert sorted(np.flatnonzero(engine.game.board.stones == BLACK)) == sorted(from_gtp(v) for v in verts.split())
     assert {k: " ".join(v) for k, v in FIXED_HANDICAP_19.items()} == spec
     check(engine, [("clear_board", "=\n\n"),
                    ("fixed_handicap 1", "? invalid number of stones\n\n"),
                    ("fixed_handicap 10", "? invalid number of stones\n\n"),
                    ("fixed_handicap two", "? syntax error\n\n")])
     r = engine.handle_line("genmove w")          # handicap: White moves next
-    assert r.startswith("= ") and engine.board.to_move == BLACK
+    assert r.startswith("= ") and engine.game.board.to_move == BLACK
 
 
 def test_free_handicap(engine):
@@ -168,27 +177,27 @@ def test_free_handicap(engine):
                    ("set_free_handicap C3 Z3", "? invalid vertex\n\n"),
                    ("set_free_handicap C3 R17 K10", "=\n\n"),
                    ("set_free_handicap D4 D5", "? board not empty\n\n")])
-    assert engine.board.to_move == WHITE and int((engine.board.stones == BLACK).sum()) == 3
+    assert engine.game.board.to_move == WHITE and int((engine.game.board.stones == BLACK).sum()) == 3
     check(engine, [("clear_board", "=\n\n")])
     r = engine.handle_line("place_free_handicap 12")     # beyond the table: policy picks
-    assert len(r.split()) == 13 and int((engine.board.stones == BLACK).sum()) == 12
+    assert len(r.split()) == 13 and int((engine.game.board.stones == BLACK).sum()) == 12
 
 
 # ---------------------------------------------------------------- genmove, passing, scoring
 def test_genmove_plays_legal_moves(engine):
     for i in range(12):
         color = "b" if i % 2 == 0 else "w"
-        before = engine.board.copy()
+        before = engine.game.board.copy()
         r = engine.handle_line(f"genmove {color}")
         assert r.startswith("= ") and r.endswith("\n\n"), r
         v = r[2:].strip()
         mv = from_gtp(v)
         assert mv == 361 or before.is_legal(mv, BLACK if color == "b" else WHITE)
-        assert engine.board.move_count == before.move_count + 1
+        assert engine.game.board.move_count == before.move_count + 1
     check(engine, [("genmove", "? syntax error\n\n"), ("genmove x", "? invalid color\n\n")])
     r = engine.handle_line("reg_genmove b")          # no move made
-    n = engine.board.move_count
-    assert r.startswith("= ") and engine.board.move_count == n
+    n = engine.game.board.move_count
+    assert r.startswith("= ") and engine.game.board.move_count == n
 
 
 def test_passes_after_opponent_pass_when_winning(engine):
@@ -207,17 +216,17 @@ def test_passes_after_opponent_pass_when_winning(engine):
 def test_resigns_only_when_allowed_and_hopeless(policy):
     # White owns the whole board (a wall on column K), late in the game.
     for allow, want in ((True, "= resign\n\n"), (False, None)):
-        eng = GtpEngine(policy, playouts=16, resign=allow, log=io.StringIO())
-        eng.board.setup(white=[from_gtp(f"K{r}") for r in range(1, 20)])
-        eng.events.append(("setup", (), ()))
-        eng.board.move_count = 160
+        eng = network_engine(policy, 16, resign=allow)
+        eng.game.board.setup(white=[from_gtp(f"K{r}") for r in range(1, 20)])
+        eng.game.events.append(("setup", (), ()))
+        eng.game.board.move_count = 160
         r = eng.handle_line("genmove b")
         if want:
             assert r == want
         else:
             assert r.startswith("= ") and "resign" not in r
-        eng.board.move_count = 100      # early in the game: never resigns
-        eng.board.to_move = BLACK
+        eng.game.board.move_count = 100      # early in the game: never resigns
+        eng.game.board.to_move = BLACK
         assert "resign" not in eng.handle_line("genmove b")
 
 
@@ -252,7 +261,7 @@ def test_final_score_and_status_with_dead_stones(policy, tmp_path):
     text = text.replace("\n)", ";B[];W[])")     # two passes: game over
     path = tmp_path / "finished.sgf"
     path.write_text(text)
-    eng = GtpEngine(policy, playouts=32, log=io.StringIO())
+    eng = network_engine(policy, 32)
     check(eng, [(f"loadsgf {path}", "=\n\n"),
                 ("final_score", "= B+11.5\n\n"),            # 190 - 171 - 7.5 after removing C3, P3
                 ("final_status_list dead", "= C3\nP3\n\n"),
@@ -268,8 +277,8 @@ def test_seki_is_reported(engine):
 
     b = [to_gtp(r * 19 + c) for r in range(19) for c in range(9) if (r, c) not in ((9, 8), (10, 8))]
     w = [to_gtp(r * 19 + c) for r in range(19) for c in range(9, 19)]
-    engine.board.setup(black=[from_gtp(v) for v in b], white=[from_gtp(v) for v in w])
-    engine.events.append(("setup", tuple(from_gtp(v) for v in b), tuple(from_gtp(v) for v in w)))
+    engine.game.board.setup(black=[from_gtp(v) for v in b], white=[from_gtp(v) for v in w])
+    engine.game.events.append(("setup", tuple(from_gtp(v) for v in b), tuple(from_gtp(v) for v in w)))
     seki = engine.handle_line("final_status_list seki")
     assert len(seki[2:].split()) == 359
     assert engine.handle_line("final_status_list dead") == "=\n\n"
@@ -278,17 +287,17 @@ def test_seki_is_reported(engine):
 def test_kgs_genmove_cleanup_captures_dead_stones(policy):
     # White's dead stone C3 sits in Black's 3x3 hole: cleanup fills its liberties.
     bl, wh = _finished_board_commands()
-    eng = GtpEngine(policy, playouts=32, log=io.StringIO())
-    eng.board.setup(black=[from_gtp(v) for v in bl], white=[from_gtp(v) for v in wh])
-    eng.events.append(("setup", (), ()))
+    eng = network_engine(policy, 32)
+    eng.game.board.setup(black=[from_gtp(v) for v in bl], white=[from_gtp(v) for v in wh])
+    eng.game.events.append(("setup", (), ()))
     c3 = from_gtp("C3")
     for _ in range(8):
         r = eng.handle_line("kgs-genmove_cleanup b")
         assert r.startswith("= ")
-        if eng.board.stones[c3] == 0:
+        if eng.game.board.stones[c3] == 0:
             break
         eng.handle_line("play w pass")
-    assert eng.board.stones[c3] == 0
+    assert eng.game.board.stones[c3] == 0
 
 
 # ---------------------------------------------------------------- time
@@ -312,13 +321,13 @@ def test_set_random_seed_replays_sampled_games(policy):
     def sampled_moves(seed):
         pol = copy.copy(policy)
         pol.temperature = 5.0  # near-uniform sampling: different seeds differ at once
-        eng = GtpEngine(pol, playouts=16, log=io.StringIO())
+        eng = network_engine(pol, 16)
         assert eng.handle_line(f"set_random_seed {seed}") == "=\n\n"
         return [eng.handle_line(f"genmove {c}") for c in "bwbwbw"]
 
     assert sampled_moves(3) == sampled_moves(3)
     assert sampled_moves(3) != sampled_moves(4)
-    eng = GtpEngine(policy, playouts=16, log=io.StringIO())
+    eng = network_engine(policy, 16)
     check(eng, [("known_command set_random_seed", "= true\n\n"),
                 ("set_random_seed", "? syntax error\n\n"),
                 ("set_random_seed x", "? syntax error\n\n"),
@@ -333,23 +342,23 @@ def test_loadsgf_then_play_and_genmove(engine, tmp_path):
     path = tmp_path / "g.sgf"
     write_sgf(path, 19, 6.5, moves)
     check(engine, [(f"loadsgf {path}", "=\n\n")])
-    assert engine.board.move_count == 4 and engine.komi == 6.5
-    assert engine.board.stones[from_gtp("R4")] == WHITE and engine.board.to_move == BLACK
+    assert engine.game.board.move_count == 4 and engine.game.komi == 6.5
+    assert engine.game.board.stones[from_gtp("R4")] == WHITE and engine.game.board.to_move == BLACK
     check(engine, [(f"loadsgf {path} 3", "=\n\n")])          # before move 3: two moves played
-    assert engine.board.move_count == 2 and engine.board.to_move == BLACK
-    assert engine.board.stones[from_gtp("C16")] == 0
+    assert engine.game.board.move_count == 2 and engine.game.board.to_move == BLACK
+    assert engine.game.board.stones[from_gtp("C16")] == 0
     check(engine, [("play b C16", "=\n\n"), ("play w C16", "? illegal move\n\n"), ("undo", "=\n\n"),
                    ("undo", "=\n\n")])
-    assert engine.board.stones[from_gtp("Q16")] == 0
+    assert engine.game.board.stones[from_gtp("Q16")] == 0
     r = engine.handle_line("genmove w")
-    assert r.startswith("= ") and engine.board.move_count == 2
+    assert r.startswith("= ") and engine.game.board.move_count == 2
     check(engine, [(f"loadsgf {tmp_path / 'missing.sgf'}", "? cannot load file\n\n"),
                    (f"loadsgf {path} zero", "? syntax error\n\n"),
                    ("loadsgf", "? syntax error\n\n")])
     bad = tmp_path / "bad.sgf"
     bad.write_text("(;GM[1]SZ[9];B[ee])")
     check(engine, [(f"loadsgf {bad}", "? unacceptable size\n\n")])
-    assert engine.board.move_count == 2   # failed loads leave the game alone
+    assert engine.game.board.move_count == 2   # failed loads leave the game alone
 
 
 def test_printsgf_round_trip(engine, tmp_path):
@@ -364,13 +373,13 @@ def test_printsgf_round_trip(engine, tmp_path):
     g = parse_game(text.encode())
     assert g.komi == 0.5 and g.handicap == 3
     assert sorted(g.handicap_stones) == sorted(from_gtp(v) for v in ("D4", "Q16", "D16"))
-    assert g.moves == [(c, m) for c, m in engine.board.moves]
+    assert g.moves == [(c, m) for c, m in engine.game.board.moves]
     out = tmp_path / "o.sgf"
     check(engine, [(f"printsgf {out}", "=\n\n")])
     # ... and back in: same position
-    pos = engine.board.stones.copy()
+    pos = engine.game.board.stones.copy()
     check(engine, [("clear_board", "=\n\n"), (f"loadsgf {out}", "=\n\n")])
-    assert np.array_equal(engine.board.stones, pos) and engine.board.to_move == WHITE
+    assert np.array_equal(engine.game.board.stones, pos) and engine.game.board.to_move == WHITE
 
 
 # ---------------------------------------------------------------- analysis
@@ -399,11 +408,11 @@ def test_showboard_and_analysis_commands(engine):
     gen = engine.handle_line("analyze interval 20")
     prior = gen.split("\n")[1].split()[8]
     assert "." in prior and 0 < float(prior) <= 1
-    n = engine.board.move_count
+    n = engine.game.board.move_count
     ga = engine.handle_line("lz-genmove_analyze w 10")
     lines = ga.rstrip("\n").split("\n")
     assert lines[1].startswith("info move ") and lines[-1].startswith("play ")
-    assert engine.board.move_count == n + 1
+    assert engine.game.board.move_count == n + 1
     assert engine.handle_line("genmove_analyze b").rstrip("\n").split("\n")[-1].startswith("play ")
 
 
@@ -415,11 +424,11 @@ def test_quit_and_internal_errors(engine, monkeypatch):
     assert engine.handle_line("5 name") == "?5 internal error: RuntimeError: kaboom\n\n"
     assert engine.handle_line("6 quit") == "=6\n\n" and engine.quit
     out = io.BytesIO()
-    eng2 = GtpEngine(engine.policy, log=io.StringIO())
+    eng2 = network_engine(engine.player.policy)
     eng2.run(io.BytesIO(b"name\nquit\nname\n"), out)   # stops at quit
     assert out.getvalue() == b"= gopolicy\n\n=\n\n"
     out = io.BytesIO()
-    GtpEngine(engine.policy, log=io.StringIO()).run(io.BytesIO(b"1 name"), out)  # EOF, no newline
+    network_engine(engine.player.policy).run(io.BytesIO(b"1 name"), out)  # EOF, no newline
     assert out.getvalue() == b"=1 gopolicy\n\n"
 
 

@@ -14,7 +14,10 @@ import pytest
 import torch
 
 import cnn_core
-from gopolicy.play.gtp_engine import GtpEngine, preprocess
+from gopolicy.play.game import Game
+from gopolicy.play.gtp_engine import GtpEngine
+from gopolicy.play.gtp_protocol import preprocess
+from gopolicy.play.network_player import NetworkPlayer
 from gopolicy.play.network_policy import NetworkPolicy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,7 +88,7 @@ def policy():
 
 def test_fuzz_in_process(policy, tmp_path):
     rng = random.Random(20240607)
-    engine = GtpEngine(policy, playouts=8, log=io.StringIO())
+    engine = GtpEngine(NetworkPlayer(policy, 8), Game(score_playouts=8), log=io.StringIO())
     n_err = n_ok = 0
     for i in range(1500):
         line = random_line(rng, tmp_path)
@@ -97,9 +100,9 @@ def test_fuzz_in_process(policy, tmp_path):
             n_ok += reply.startswith("=")
             n_err += reply.startswith("?")
         if engine.quit:
-            engine = GtpEngine(policy, playouts=8, log=io.StringIO())
+            engine = GtpEngine(NetworkPlayer(policy, 8), Game(score_playouts=8), log=io.StringIO())
         # the rules state stays sane: no string without liberties on the board
-        b = engine.board
+        b = engine.game.board
         if i % 50 == 0 and b.stones.any():
             from gopolicy.corpus.sgf import _has_dead_string
 

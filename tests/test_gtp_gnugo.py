@@ -13,9 +13,11 @@ import cnn_core
 from gopolicy.go.board import Board
 from gopolicy.go.coords import BLACK, WHITE, to_gtp
 from gopolicy.play.gtp_client import GtpClient, InProcessClient
+from gopolicy.play.game import Game
 from gopolicy.play.gtp_engine import GtpEngine
-from gopolicy.play.match import play_game
+from gopolicy.play.network_player import NetworkPlayer
 from gopolicy.play.network_policy import NetworkPolicy
+from gopolicy.play.referee import play_game
 
 GNUGO = "/usr/games/gnugo" if os.path.exists("/usr/games/gnugo") else shutil.which("gnugo")
 pytestmark = [pytest.mark.gnugo,
@@ -27,12 +29,12 @@ def test_game_against_gnugo_has_no_illegal_moves(our_color):
     torch.manual_seed(our_color)
     net = cnn_core.build_model("alphago_policy", planes=48, filters=16, layers=3, board_size=19)
     pol = NetworkPolicy(net, device="cpu", precision="fp32", temperature=1.0, seed=our_color)
-    ours = InProcessClient(GtpEngine(pol, playouts=16, log=io.StringIO()), name="gopolicy")
+    ours = InProcessClient(GtpEngine(NetworkPlayer(pol, 16), Game(score_playouts=16), log=io.StringIO()), name="gopolicy")
     seen = []
     with GtpClient([GNUGO, "--mode", "gtp", "--level", "0", "--chinese-rules", "--komi", "7.5"],
                    name="gnugo", timeout=120) as gnugo:
         black, white = (ours, gnugo) if our_color == BLACK else (gnugo, ours)
-        res = play_game(black, white, komi=7.5, max_moves=60, playouts=16,
+        res = play_game(black, white, komi=7.5, max_moves=60, score_playouts=16,
                         on_move=lambda b, c, m: seen.append((c, m)))
         # GNU Go's own board agrees with ours, stone for stone.
         gnu_board = gnugo.send("showboard")

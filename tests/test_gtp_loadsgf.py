@@ -12,14 +12,17 @@ import torch
 import cnn_core
 from gopolicy.corpus.sgf import parse_game
 from gopolicy.go.coords import BLACK, WHITE, from_gtp, to_sgf
+from gopolicy.play.game import Game
 from gopolicy.play.gtp_engine import GtpEngine
+from gopolicy.play.network_player import NetworkPlayer
 from gopolicy.play.network_policy import NetworkPolicy
 
 
 def _engine():
     torch.manual_seed(0)
     net = cnn_core.build_model("alphago_policy", planes=48, filters=8, layers=3, board_size=19)
-    return GtpEngine(NetworkPolicy(net, device="cpu", precision="fp32"), playouts=8, log=io.StringIO())
+    return GtpEngine(NetworkPlayer(NetworkPolicy(net, device="cpu", precision="fp32"), 8), Game(score_playouts=8),
+                     log=io.StringIO())
 
 
 def test_setup_only_position_loads_prints_and_loads_again(tmp_path):
@@ -31,8 +34,8 @@ def test_setup_only_position_loads_prints_and_loads_again(tmp_path):
     path.write_text(text)
     eng = _engine()
     assert eng.handle_line(f"loadsgf {path}") == "=\n\n"
-    assert eng.komi == 5.5 and eng.board.to_move == BLACK       # white stones: Black to move
-    want = eng.board.stones.copy()
+    assert eng.game.komi == 5.5 and eng.game.board.to_move == BLACK       # white stones: Black to move
+    want = eng.game.board.stones.copy()
     assert sorted(np.flatnonzero(want == BLACK)) == sorted(black)
     assert sorted(np.flatnonzero(want == WHITE)) == sorted(white)
     assert eng.handle_line("play b pass").startswith("=")
@@ -50,7 +53,7 @@ def test_setup_only_position_loads_prints_and_loads_again(tmp_path):
     assert eng.handle_line(f"printsgf {out}") == "=\n\n"
     eng2 = _engine()
     assert eng2.handle_line(f"loadsgf {out}") == "=\n\n"
-    assert np.array_equal(eng2.board.stones, want) and eng2.board.to_move == WHITE
+    assert np.array_equal(eng2.game.board.stones, want) and eng2.game.board.to_move == WHITE
 
 
 def test_loadsgf_refuses_what_the_parser_refuses(tmp_path):
@@ -59,4 +62,4 @@ def test_loadsgf_refuses_what_the_parser_refuses(tmp_path):
                        ("junk.sgf", "not sgf")):
         (tmp_path / name).write_text(text)
         assert eng.handle_line(f"loadsgf {tmp_path / name}") == "? cannot load file\n\n", name
-    assert eng.board.move_count == 0 and not eng.board.stones.any()
+    assert eng.game.board.move_count == 0 and not eng.game.board.stones.any()

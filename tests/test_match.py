@@ -15,7 +15,9 @@ import pytest
 from gopolicy.go.board import Board
 from gopolicy.go.coords import BLACK, WHITE
 from gopolicy.play.gtp_client import EngineDied, GtpError
-from gopolicy.play.match import outcome_for, parse_score, play_game, run_match, wilson_interval
+from gopolicy.play.match import run_match
+from gopolicy.play.match_stats import outcome_for, wilson_interval
+from gopolicy.play.referee import parse_score, play_game
 
 REPO = Path(__file__).resolve().parents[1]
 GNUGO = "/usr/games/gnugo" if os.path.exists("/usr/games/gnugo") else shutil.which("gnugo")
@@ -98,17 +100,17 @@ def test_referee_resign_passes_cap_and_void():
     assert res.result == "W+R" and res.winner == WHITE and len(res.moves) == 2
     # two passes end the game; scored by our count: Black's lone stone owns the board
     res = play_game(Scripted(["K10", "pass"]), Scripted(["pass", "pass"]), komi=7.5, max_moves=10,
-                    playouts=8)
+                    score_playouts=8)
     assert res.reason == "two passes" and res.result == "B+353.5" and res.scorer == "gopolicy"
     res = play_game(Scripted(["D4"] + [f"A{i}" for i in range(1, 19)]), Scripted([f"T{i}" for i in range(1, 19)]),
-                    max_moves=7, playouts=8)
+                    max_moves=7, score_playouts=8)
     assert res.reason == "move cap" and len(res.moves) == 7
     white = Scripted(["Q16"], refuse={"D4"})
     res = play_game(Scripted(["D4"]), white, max_moves=10)
     assert res.result == "Void" and res.winner is None and "rejected" in res.reason
     # the opponent received every accepted move of ours
     w = Scripted(["Q16", "Q4"])
-    play_game(Scripted(["D4", "D16", "pass"]), w, max_moves=6, playouts=8)
+    play_game(Scripted(["D4", "D16", "pass"]), w, max_moves=6, score_playouts=8)
     assert w.played[:3] == [("black", "D4"), ("black", "D16"), ("black", "pass")]
 
 
@@ -168,8 +170,6 @@ def test_play_command_self_play(tmp_path, capsys):
 
 
 def test_killed_match_keeps_its_games_and_resume_plays_only_the_rest(tmp_path):
-    from gopolicy.play.match import run_match
-
     class Boom(Exception):
         pass
 
@@ -209,8 +209,6 @@ def test_killed_match_keeps_its_games_and_resume_plays_only_the_rest(tmp_path):
 def test_parallel_workers_play_every_game_once_with_fixed_colours(tmp_path):
     import threading
     import time
-
-    from gopolicy.play.match import run_match
 
     made, players = [], set()
 
@@ -268,8 +266,6 @@ class Seeded(Scripted):
 
 @pytest.mark.parametrize("seed", [5, None])
 def test_match_seeds_engines_per_game_and_counts_distinct_games(tmp_path, seed):
-    from gopolicy.play.match import run_match
-
     opp = Seeded("opp")
     eng = Scripted([], name="eng")  # knows nothing: "" to known_command, never seeded
     eng.send = lambda cmd: ("false" if cmd.startswith("known_command") else "")
@@ -311,7 +307,8 @@ def test_shipped_match_record_is_consistent():
         if r["engine_result"] == "no result":
             assert r["result"] == "Void" and "crashed" in r["reason"]
     # counted by today's rules: GNU Go's crash in game 43 is no result, not our win
-    from gopolicy.play.match import read_csv, recount
+    from gopolicy.play.match_report import read_csv
+    from gopolicy.play.match_stats import recount
 
     records = read_csv(folder / "results.csv")
     assert recount(records) == records
@@ -415,7 +412,8 @@ def test_replay_crashed_plays_a_replacement(tmp_path):
 def test_recount_of_an_old_results_file(tmp_path):
     from gopolicy.cli import main
     from gopolicy.corpus.sgf import write_sgf
-    from gopolicy.play.match import GameRecord, MatchSummary, summarise, write_results
+    from gopolicy.play.match_report import write_results
+    from gopolicy.play.match_stats import GameRecord, MatchSummary, summarise
 
     folder = tmp_path / "old"
     folder.mkdir()

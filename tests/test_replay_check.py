@@ -7,6 +7,7 @@ import sys
 import pytest
 
 import gopolicy.go.board
+from gopolicy.corpus import replay_check
 from gopolicy.go.coords import to_sgf
 from gopolicy.corpus.replay_check import check_game, run_check
 from test_sgf_io import BROKEN, _ko_game
@@ -86,16 +87,16 @@ class _KoRecaptureBoard(gopolicy.go.board.Board):
 
 
 def test_check_detects_a_broken_board(monkeypatch, shipped_sgf_files):
-    monkeypatch.setattr(gopolicy.go.board, "Board", _NoCaptureBoard)
+    monkeypatch.setattr(replay_check, "Board", _NoCaptureBoard)
     res = check_game(_ko_capture_game(), "ko.sgf")
     assert res.status == "disagree" and res.reason == "board" and res.move_number == 1
     # some shipped game has a capture
     assert any(check_game(p.read_bytes(), str(p)).status == "disagree" for p in shipped_sgf_files)
-    monkeypatch.setattr(gopolicy.go.board, "Board", _NoKoBoard)
+    monkeypatch.setattr(replay_check, "Board", _NoKoBoard)
     res = check_game(_ko_capture_game(), "ko.sgf")
     assert res.status == "disagree" and res.reason == "ko" and res.move_number == 1
     # accepting the ko recapture that sgfmill forbids is a disagreement too
-    monkeypatch.setattr(gopolicy.go.board, "Board", _KoRecaptureBoard)
+    monkeypatch.setattr(replay_check, "Board", _KoRecaptureBoard)
     assert check_game(_ko_capture_game(), "ko.sgf").status == "agree"
     res = check_game(_ko_game(), "ko.sgf")
     assert res.status == "disagree" and res.reason == "legality"

@@ -8,45 +8,40 @@ import pytest
 
 from gopolicy.go.board import Board
 from gopolicy.go.coords import BLACK, WHITE, from_gtp
-from gopolicy.rollout import patterns as P
+from gopolicy.rollout import incremental_board as B
+from gopolicy.rollout import move_features as F
+from gopolicy.rollout import pattern_tables as P
+from gopolicy.rollout.incremental_board import board_inputs
 from gopolicy.rollout.model import RolloutPolicy
-from gopolicy.rollout.playout import Rollouts, board_inputs
+from gopolicy.rollout.playout import Rollouts
 from gopolicy.rollout.tree_policy import TreePolicy
 
 EMPTY_TABLE = P.build_table(np.zeros(0, np.int64), np.zeros(0, np.int32))
 
 
 def state_of(board: Board):
-    stones, ko, last, last2, capt = board_inputs(board)
+    pos = board_inputs(board)
     t = P.tables(board.size)
-    S, meta = P.new_state(board.n)
-    P.init_state(S, meta, stones, t.nbr, t.nbr8, ko, last, last2)
-    P.set_captures(S, meta, capt)
+    S, meta = B.new_state(board.n)
+    B.init_state(S, meta, pos.stones, t.nbr, t.nbr8, pos.ko, pos.last, pos.last2)
+    B.set_captures(S, meta, pos.capt)
     return S, meta
 
 
-def refreshed(S, meta, size, keys=EMPTY_TABLE):
+def refreshed(S, meta, size, table=EMPTY_TABLE):
     n = size * size
-    t = P.tables(size)
-    val = np.zeros((2, n), np.uint8)
-    k3 = np.zeros((2, n), np.int64)
-    sl3 = np.zeros((2, n), np.int32)
-    P.refresh_points(S, meta, np.arange(n, dtype=np.int32), n, 0, t.t_o, t.t_d, t.swap,
-                     keys[0], keys[1], val, k3, sl3, True)
-    return val, k3, sl3
+    pp = F.new_point_patterns(n)
+    F.refresh_points(S, meta, np.arange(n, dtype=np.int32), n, 0, P.half_tables(), table, pp, True)
+    return pp
 
 
 def features_of(board: Board, tree: bool = True) -> dict[int, set[int]]:
     """{candidate point: set of fixed-feature ids} for the side to move (no pattern table)."""
     S, meta = state_of(board)
-    val, k3, sl3 = refreshed(S, meta, board.size)
-    s = P.Scratch(board.n)
-    t = P.tables(board.size)
-    nc = P.position_features(S, meta, t.nbr, t.nbr12, t.p12, t.i12, EMPTY_TABLE[0],
-                             EMPTY_TABLE[1], board.size, board.to_move, tree, val, sl3, k3,
-                             s.cand, s.cidx, s.feats, s.fkeys, s.nf, s.ext_pt, s.ext_f,
-                             s.ext_key, s.cells, s.tf, s.tk)
-    return {int(s.cand[j]): set(int(f) for f in s.feats[j, :s.nf[j]]) for j in range(nc)}
+    pp = refreshed(S, meta, board.size)
+    fx = F.new_features(board.n)
+    nc = F.position_features(S, meta, P.tables(board.size), EMPTY_TABLE, board.to_move, tree, pp, fx)
+    return {int(fx.cand[j]): set(int(f) for f in fx.feats[j, :fx.nf[j]]) for j in range(nc)}
 
 
 def random_game_check(size: int, seed: int, moves: int):
@@ -54,9 +49,10 @@ def random_game_check(size: int, seed: int, moves: int):
     t = P.tables(size)
     n = size * size
     b = Board(size)
-    S, meta = P.new_state(n)
-    P.init_state(S, meta, b.stones.astype(np.int8), t.nbr, t.nbr8, -1, -1, -1)
-    val, k3, sl3 = refreshed(S, meta, size)
+    S, meta = B.new_state(n)
+    B.init_state(S, meta, b.stones.astype(np.int8), t.nbr, t.nbr8, -1, -1, -1)
+    pp = refreshed(S, meta, size)
+    val, k3 = pp.val, pp.k3
     dirty = np.empty(n, np.int32)
     save = np.empty(n, np.int32)
     captures = kos = 0
@@ -66,50 +62,50 @@ def random_game_check(size: int, seed: int, moves: int):
         legal = [int(p) for p in legal if not b.is_eye(int(p), b.to_move)]
         if not legal or rng.random() < 0.02:
             b.play(n)
-            P.play_pass(meta)
+            B.play_pass(meta)
             continue
         p = int(rng.choice(legal))
         c = b.to_move
         captures += b.play(p) > 0
-        nd = P.play(S, meta, t.nbr, t.nbr8, p, c, dirty)
-        P.refresh_points(S, meta, dirty, nd, 0, t.t_o, t.t_d, t.swap, EMPTY_TABLE[0],
-                         EMPTY_TABLE[1], val, k3, sl3, True)
+        nd = B.play(S, meta, t.nbr, t.nbr8, p, c, dirty)
+        F.refresh_points(S, meta, dirty, nd, 0, t.halves, EMPTY_TABLE, pp, True)
         kos += b.ko >= 0
         S2, meta2 = state_of(b)
-        assert np.array_equal(S[P.COL], S2[P.COL])
-        occ = S[P.COL] > 0
-        libs = S[P.LIBS][np.maximum(S[P.HEAD], 0)]
-        libs2 = S2[P.LIBS][np.maximum(S2[P.HEAD], 0)]
+        assert np.array_equal(S[B.COL], S2[B.COL])
+        occ = S[B.COL] > 0
+        libs = S[B.LIBS][np.maximum(S[B.HEAD], 0)]
+        libs2 = S2[B.LIBS][np.maximum(S2[B.HEAD], 0)]
         assert np.array_equal(libs[occ], libs2[occ])
         # same partition into strings: heads map one-to-one
-        pairs = set(zip(S[P.HEAD][occ].tolist(), S2[P.HEAD][occ].tolist()))
-        assert len(pairs) == len(set(S[P.HEAD][occ].tolist())) == len(set(S2[P.HEAD][occ].tolist()))
-        assert np.array_equal(S[P.SIZE][S[P.HEAD][occ]], S2[P.SIZE][S2[P.HEAD][occ]])
-        assert np.array_equal(S[P.CODE][~occ], S2[P.CODE][~occ])
-        assert meta[P.M_KO] == b.ko and meta[P.M_LAST] == p == meta2[P.M_LAST]
-        assert meta[P.M_NCAPT] == meta2[P.M_NCAPT]
-        assert np.array_equal(meta[P.M_ATARI:P.M_ATARI + 2], meta2[P.M_ATARI:P.M_ATARI + 2])
-        val2, k32, _ = refreshed(S2, meta2, size)
+        pairs = set(zip(S[B.HEAD][occ].tolist(), S2[B.HEAD][occ].tolist()))
+        assert len(pairs) == len(set(S[B.HEAD][occ].tolist())) == len(set(S2[B.HEAD][occ].tolist()))
+        assert np.array_equal(S[B.SIZE][S[B.HEAD][occ]], S2[B.SIZE][S2[B.HEAD][occ]])
+        assert np.array_equal(S[B.CODE][~occ], S2[B.CODE][~occ])
+        assert meta[B.M_KO] == b.ko and meta[B.M_LAST] == p == meta2[B.M_LAST]
+        assert meta[B.M_NCAPT] == meta2[B.M_NCAPT]
+        assert np.array_equal(meta[B.M_ATARI:B.M_ATARI + 2], meta2[B.M_ATARI:B.M_ATARI + 2])
+        pp2 = refreshed(S2, meta2, size)
+        val2, k32 = pp2.val, pp2.k3
         assert np.array_equal(val, val2) and np.array_equal(k3[val > 0], k32[val2 > 0])
         for mover in (BLACK, WHITE):
             # the kept list of strings in atari = the heads found from scratch ...
-            atari = (S2[P.COL] == mover) & (S2[P.HEAD] == np.arange(n)) & (S2[P.LIBS] == 1)
-            kept = S[P.ALIST + mover - 1, :meta[P.M_ATARI + mover - 1]]
-            assert sorted(kept.tolist()) == sorted(S[P.HEAD][S2[P.HEAD][atari]].tolist())
-            assert np.array_equal(S[P.AIDX, kept], np.arange(len(kept)))
+            atari = (S2[B.COL] == mover) & (S2[B.HEAD] == np.arange(n)) & (S2[B.LIBS] == 1)
+            kept = S[B.ALIST + mover - 1, :meta[B.M_ATARI + mover - 1]]
+            assert sorted(kept.tolist()) == sorted(S[B.HEAD][S2[B.HEAD][atari]].tolist())
+            assert np.array_equal(S[B.AIDX, kept], np.arange(len(kept)))
             # ... so the save-atari points are the Board's: the liberty of each string in
             # atari (strings in board order of their heads), when it is a candidate and
             # leaves the string it makes 2+ liberties
             an = b.analyze(mover)
             want = []
             for h in sorted(kept.tolist()):
-                x = next(int(q) for q in b.nbr[np.flatnonzero(S[P.HEAD] == h)].ravel()
+                x = next(int(q) for q in b.nbr[np.flatnonzero(S[B.HEAD] == h)].ravel()
                          if q >= 0 and b.stones[q] == 0)
                 if val[mover - 1, x] and x != b.ko and an.libs_after[x] >= 2 and x not in want:
                     want.append(x)
-            k = P.save_atari_points(S, meta, t.nbr, mover, val, save)
+            k = F.save_atari_points(S, meta, t.nbr, mover, val, save)
             assert list(save[:k]) == want
-            assert np.array_equal(S[P.AIDX, kept], np.arange(len(kept)))   # still, after sorting
+            assert np.array_equal(S[B.AIDX, kept], np.arange(len(kept)))   # still, after sorting
     return captures, kos
 
 
@@ -126,7 +122,7 @@ def test_kernels_agree_with_board_rules():
         for _ in range(120):
             n = b.n
             S, meta = state_of(b)
-            val, _, _ = refreshed(S, meta, 9)
+            val = refreshed(S, meta, 9).val
             for c in (BLACK, WHITE):
                 an = b.analyze(c)
                 for q in range(n):
@@ -135,7 +131,7 @@ def test_kernels_agree_with_board_rules():
                     legal = bool(an.legal[q]) or (q == b.ko and c == b.to_move)
                     assert bool(val[c - 1, q]) == (legal and not b.is_eye(q, c)), (q, c, str(b))
                     if legal:
-                        assert P.libs_after(S, meta, P.tables(9).nbr, q, c, 99) == an.libs_after[q]
+                        assert F.libs_after(S, meta, P.tables(9).nbr, q, c, 99) == an.libs_after[q]
             legal = [int(p) for p in np.flatnonzero(b.legal_mask()[:n]) if not b.is_eye(int(p), b.to_move)]
             if not legal:
                 break
@@ -150,7 +146,7 @@ def pt(name: str, size: int) -> int:
 def key3_at(board: Board, p: int, c: int) -> int:
     S, meta = state_of(board)
     t = P.tables(board.size)
-    return int(P.key3(S[P.CODE, p], c, t.t_o, t.t_d, t.swap))
+    return int(P.key3(S[B.CODE, p], c, *t.halves))
 
 
 def transformed(board: Board, s: int, swap: bool = False) -> Board:
@@ -206,12 +202,10 @@ def test_response_pattern_and_neighbour():
     assert P.F_NBR_ORTH not in f[pt("E7", 9)] and P.F_NBR_DIAG not in f[pt("E7", 9)]
     # response keys: the four orthogonal neighbours of a lone stone share one key
     S, meta = state_of(b)
-    val, k3, sl3 = refreshed(S, meta, 9)
-    s = P.Scratch(81)
-    t = P.tables(9)
-    ne = P.extras(S, meta, t.nbr, t.nbr12, t.p12, t.i12, EMPTY_TABLE[0], EMPTY_TABLE[1], WHITE, val,
-                  s.ext_pt, s.ext_f, s.ext_key, s.cells)
-    keys = {int(s.ext_pt[i]): int(s.ext_key[i]) for i in range(ne) if s.ext_key[i]}
+    pp = refreshed(S, meta, 9)
+    fx = F.new_features(81)
+    ne = F.extras(S, meta, P.tables(9), EMPTY_TABLE, WHITE, pp.val, fx)
+    keys = {int(fx.ext_pt[i]): int(fx.ext_key[i]) for i in range(ne) if fx.ext_key[i]}
     assert len({keys[pt(x, 9)] for x in ("E6", "E4", "D5", "F5")}) == 1
     assert keys[pt("E6", 9)] != keys[pt("F6", 9)] != keys[pt("E7", 9)]
 

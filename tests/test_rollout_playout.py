@@ -10,7 +10,7 @@ import pytest
 from gopolicy.corpus import sgf as sgf_io
 from gopolicy.go.board import Board
 from gopolicy.rollout import Rollouts, TreePolicy
-from gopolicy.rollout import patterns as P
+from gopolicy.rollout import pattern_tables as P
 from gopolicy.rollout.model import RolloutPolicy
 
 

@@ -18,11 +18,11 @@ SELFPLAY = REPO / "data" / "selfplay"
 MATCH = REPO / "data" / "results" / "match_gnugo_level10"
 
 
-def small_cfg(**kw) -> T.TrainConfig:
+def small_cfg(**kw) -> T.RolloutTrainConfig:
     base = dict(max_positions=7000, count_games=16, min_count=3, games_per_batch=4, lr=0.05,
                 val_games=0, save_every=0.0)
     base.update(kw)
-    return T.TrainConfig(**base)
+    return T.RolloutTrainConfig(**base)
 
 
 def held_out(policy: RolloutPolicy) -> dict:

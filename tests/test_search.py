@@ -10,11 +10,13 @@ import pytest
 
 from gopolicy.go.board import Board
 from gopolicy.go.coords import BLACK, WHITE, from_gtp, to_gtp
+from gopolicy.play.gtp_analysis import analysis_args
 from gopolicy.play.gtp_engine import GtpEngine
+from gopolicy.play.network_player import NetworkPlayer
 from gopolicy.play.network_policy import NetworkPolicy, default_model_path
 from gopolicy.play.search import SearchConfig, Searcher
 from gopolicy.play.search.player import SearchPlayer
-from gopolicy.play.search.time_control import TimeControl
+from gopolicy.play.time_control import TimeControl
 
 needs_model = pytest.mark.skipif(not default_model_path().is_file(), reason="no bundled model")
 
@@ -75,14 +77,29 @@ def test_keeps_the_network_move_unless_clearly_worse():
 
 
 @needs_model
-def test_genmove_without_playouts_plays_the_prior(net):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_genmove_without_playouts_plays_the_prior(precision):
     # A search cut to nothing (its second spent before the first playout, as when the
-    # kernels compile on a cold start) still answers with the network's move.
+    # kernels compile on a cold start) still answers with the network's move: the top of
+    # the root's prior, the 8-symmetry average. Run in both precisions on every CPU (bf16
+    # emulated where not native), so that a CPU we don't have cannot fail it. Not on the
+    # empty board: there the 8-symmetry average ties the four corners exactly, and
+    # rounding alone picks one (the bf16 failure of issue 22).
+    net = NetworkPolicy(None, device="cpu", precision=precision)
     b = Board(19, 7.5, superko=True)
+    for gtp in ("D4", "Q16", "Q4"):
+        b.play(from_gtp(gtp, 19))
     player = SearchPlayer(Searcher(net, threads=1), playouts=0, seconds=None)
     move = player.genmove(b, BLACK)
     assert player.last["visits"] == 0
-    assert move == int(np.argmax(net.sensible_probabilities(b)))
+    p8 = NetworkPolicy(None, device="cpu", precision=precision, symmetries=8).sensible_probabilities(b)
+    assert move == int(np.argmax(p8)) == from_gtp("D16", 19)     # 0.43 against 0.19 for D17
+
+
+def test_cpu_inference_defaults_to_fp32():
+    # the same move on every CPU: "auto" inference is fp32 whatever the CPU runs natively
+    assert NetworkPolicy("random:8:2", device="cpu").dev.precision == "fp32"
+    assert NetworkPolicy("random:8:2", device="cpu", precision="bf16").dev.precision == "bf16"
 
 
 def test_score_term_keeps_a_gradient_when_every_move_wins(net):
@@ -163,7 +180,7 @@ def test_time_control_shares():
 
 def test_genmove_keeps_time_left(net):
     player = SearchPlayer(Searcher(net, threads=2), playouts=None, seconds=30)
-    eng = GtpEngine(net, log=io.StringIO(), search=player)
+    eng = GtpEngine(player, log=io.StringIO())
     for cmd in ("time_settings 0 2 1", "time_left b 2 1"):
         assert eng.handle_line(cmd) == "=\n\n"
     for color in "bw":
@@ -182,10 +199,9 @@ def test_passes_when_the_board_is_settled(net):
     g[c <= 8] = BLACK
     g[c >= 9] = WHITE
     g[(r % 2 == 1) & (c % 2 == 1) & ((c <= 6) | (c >= 11))] = 0
-    eng = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1), playouts=200,
-                                                                 seconds=None))
-    eng.board.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
-    eng.events.append(("setup", (), ()))
+    eng = GtpEngine(SearchPlayer(Searcher(net, threads=1), playouts=200, seconds=None), log=io.StringIO())
+    eng.game.board.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
+    eng.game.events.append(("setup", (), ()))
     assert eng.handle_line("genmove b") == "= pass\n\n"          # no open point left
     assert eng.handle_line("genmove w") == "= pass\n\n"          # opponent passed, White wins
     assert eng.handle_line("final_score") == "= W+26.5\n\n"    # 190 - 171 + 7.5
@@ -197,16 +213,16 @@ def test_resigns_only_when_lost_and_allowed(net):
     for threshold, want in ((0.1, True), (None, False)):
         player = SearchPlayer(Searcher(net, threads=1), playouts=200, seconds=None,
                               resign_threshold=threshold)
-        eng = GtpEngine(net, log=io.StringIO(), search=player)
+        eng = GtpEngine(player, log=io.StringIO())
         # Black lives on columns A-E, White on G-T, column F is dame: Black loses by 150.
         g = np.zeros(361, int)
         r, c = np.divmod(np.arange(361), 19)
         g[c <= 4] = BLACK
         g[c >= 6] = WHITE
         g[(r % 2 == 1) & (c % 2 == 1) & ((c <= 2) | (c >= 8))] = 0
-        eng.board.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
-        eng.events.append(("setup", (), ()))
-        eng.board.move_count = 100
+        eng.game.board.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
+        eng.game.events.append(("setup", (), ()))
+        eng.game.board.move_count = 100
         replies = []
         for _ in range(3):
             replies.append(eng.handle_line("genmove b"))
@@ -228,10 +244,9 @@ def engine_on_finished_board(net, white_c3: bool):
     g[(r >= 1) & (r <= 3) & (c >= 1) & (c <= 3)] = 0
     if white_c3:
         g[from_gtp("C3")] = WHITE
-    eng = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1), playouts=200,
-                                                                 seconds=None))
-    eng.board.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
-    eng.events.append(("setup", (), ()))
+    eng = GtpEngine(SearchPlayer(Searcher(net, threads=1), playouts=200, seconds=None), log=io.StringIO())
+    eng.game.board.setup(black=np.flatnonzero(g == BLACK), white=np.flatnonzero(g == WHITE))
+    eng.game.events.append(("setup", (), ()))
     return eng
 
 
@@ -242,10 +257,10 @@ def test_cleanup_captures_dead_stones(net):
     c3 = from_gtp("C3")
     for _ in range(6):
         assert eng.handle_line("kgs-genmove_cleanup b").startswith("= ")
-        if eng.board.stones[c3] == 0:
+        if eng.game.board.stones[c3] == 0:
             break
         eng.handle_line("play w pass")
-    assert eng.board.stones[c3] == 0
+    assert eng.game.board.stones[c3] == 0
 
 
 @needs_model
@@ -273,10 +288,10 @@ def test_does_not_pass_on_a_count_in_doubt(net):
     sgf = Path(__file__).resolve().parents[1] / "data/results/match_search800_gnugo_level10/game-025.sgf"
     text = sgf.read_text()
     assert text.rstrip().endswith(";W[];B[])")
-    eng = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1, seed=3),
-                                                                 playouts=200, seconds=None, count_playouts=0))
+    eng = GtpEngine(SearchPlayer(Searcher(net, threads=1, seed=3), playouts=200, seconds=None, count_playouts=0),
+                    log=io.StringIO())
     assert eng.handle_line(f"loadsgf {sgf} 291").startswith("=")    # before Black's pass
-    assert eng.board.to_move == BLACK and eng.board.moves[-1] == (WHITE, eng.board.n)
+    assert eng.game.board.to_move == BLACK and eng.game.board.moves[-1] == (WHITE, eng.game.board.n)
     assert eng.handle_line("final_score").startswith("= B+")      # the rollouts' plain count: Black wins
     assert eng.handle_line("genmove b") != "= pass\n\n"
 
@@ -289,7 +304,7 @@ def test_network_count_only_confirms_a_pass(net):
 
     sgf = Path(__file__).resolve().parents[1] / "data/results/match_search800_gnugo_level10/game-025.sgf"
     player = SearchPlayer(Searcher(net, threads=1, seed=3), playouts=100, seconds=None)
-    eng = GtpEngine(net, log=io.StringIO(), search=player)
+    eng = GtpEngine(player, log=io.StringIO())
     assert eng.handle_line(f"loadsgf {sgf} 291").startswith("=")
     assert eng.handle_line("genmove b") != "= pass\n\n"
     assert player._count_cache is None and player._count_seconds == 0.0
@@ -315,11 +330,10 @@ def test_network_count_reads_the_groups_the_rollouts_misread(net, game):
 
     score, dead = GNUGO_COUNTS[game]
     sgf = Path(__file__).resolve().parents[1] / "data/results" / game
-    fast = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1), playouts=100,
-                                                                  count_playouts=0))
+    fast = GtpEngine(SearchPlayer(Searcher(net, threads=1), playouts=100, count_playouts=0), log=io.StringIO())
     assert fast.handle_line(f"loadsgf {sgf}").startswith("=")
     assert fast.handle_line("final_score").startswith("= B+")      # the misread that cost the games
-    eng = GtpEngine(net, log=io.StringIO(), search=SearchPlayer(Searcher(net, threads=1), playouts=100))
+    eng = GtpEngine(SearchPlayer(Searcher(net, threads=1), playouts=100), log=io.StringIO())
     assert eng.handle_line(f"loadsgf {sgf}").startswith("=")
     assert eng.handle_line("final_score") == f"= {score}\n\n"
     ours = eng.handle_line("final_status_list dead")[2:].split()
@@ -348,13 +362,15 @@ def test_budget_options():
     def engine(*argv):
         return make_engine(p.parse_args(list(argv)), pol, io.StringIO())
 
-    assert engine("--playouts", "0").search is None                  # the policy alone
-    d = engine().search
+    alone = engine("--playouts", "0", "--score-playouts", "32", "--resign").player   # the policy alone
+    assert isinstance(alone, NetworkPlayer) and (alone.score_playouts, alone.allow_resign) == (32, True)
+    d = engine().player
+    assert isinstance(d, SearchPlayer)
     assert (d.playouts, d.seconds, d.searcher.threads, d.resign_threshold) == (1600, 1.0, 2, 0.10)
-    assert d.count_playouts == 16 and engine("--count-playouts", "0").search.count_playouts == 0
-    s = engine("--playouts", "50", "--threads", "1", "--no-resign").search
+    assert d.count_playouts == 16 and engine("--count-playouts", "0").player.count_playouts == 0
+    s = engine("--playouts", "50", "--threads", "1", "--no-resign").player
     assert (s.playouts, s.seconds, s.searcher.threads, s.resign_threshold) == (50, None, 1, None)
-    t = engine("--time", "0.5", "--c-puct", "3", "--resign-threshold", "0.05").search
+    t = engine("--time", "0.5", "--c-puct", "3", "--resign-threshold", "0.05").player
     assert (t.playouts, t.seconds, t.searcher.cfg.c_puct, t.resign_threshold) == (None, 0.5, 3.0, 0.05)
 
 
@@ -372,8 +388,8 @@ def test_info_lines_add_up(net):
     assert first[2] == to_gtp(int(root.moves[root.best()])) and first[first.index("order") + 1] == "0"
     kata = analysis.info_line(root, 19, "kata", ownership=s.ownership(), color=BLACK)
     assert "scoreLead" in kata and len(kata.split(" ownership ")[1].split()) == 361
-    assert analysis.parse_args(["b", "interval", "25", "ownership", "true"], WHITE,
-                               lambda c: {"b": BLACK, "w": WHITE}[c.lower()]) == (BLACK, 0.25, True)
+    assert analysis_args(["b", "interval", "25", "ownership", "true"], WHITE) == (BLACK, 0.25, True)
+    assert analysis_args(["50"], WHITE) == (WHITE, 0.5, False)
     assert analysis.gfx_pv(root, 19, BLACK).startswith("VAR b ")
     heat = analysis.visit_fractions(root, 361)
     assert abs(heat.sum() - 1 + root.N[-1] / 120) < 1e-9 and heat.argmax() == root.moves[root.best()]

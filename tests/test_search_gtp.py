@@ -96,13 +96,13 @@ def test_short_game_against_pachi(tmp_path):
     if pachi is None:
         pytest.skip("Pachi not found (build it outside the repository and set $GOPOLICY_PACHI)")
     from gopolicy.play.gtp_client import GtpClient
-    from gopolicy.play.match import play_game
+    from gopolicy.play.referee import play_game
 
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     ours = GtpClient(ENGINE + ["--playouts", "50"], name="gopolicy", timeout=120, cwd=str(REPO), env=env)
     opp = GtpClient([pachi, "-t", "=600", "threads=1"], name="pachi", timeout=120)
     try:
-        res = play_game(ours, opp, komi=7.5, max_moves=12, playouts=8)
+        res = play_game(ours, opp, komi=7.5, max_moves=12, score_playouts=8)
     finally:
         ours.close()
         opp.close()

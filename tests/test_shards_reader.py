@@ -10,8 +10,8 @@ import torch
 from gopolicy.go import symmetry
 from gopolicy.corpus.packing import pack_planes, unpack_planes_np, unpack_planes_torch
 from gopolicy.corpus.shard_format import META_DTYPE
-from gopolicy.corpus.shards import (BlockOrder, FeistelPermutation, ShardError, ShardLoader, ShardSet, _key,
-                             to_device, write_synthetic_shards)
+from gopolicy.corpus.shards import (BlockOrder, FeistelPermutation, ShardError, ShardLoader, ShardSet,
+                                    mix_key, to_device, write_synthetic_shards)
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +230,7 @@ def test_state_from_before_blocks_resumes_in_the_old_per_position_order(data):
     assert loader.block == 1
     idx, _ = loader.indices(0, 3)
     slots = 3 * 32 + np.arange(32)
-    assert np.array_equal(idx, np.sort(FeistelPermutation(300, _key(4, 0, 1))(slots)))
+    assert np.array_equal(idx, np.sort(FeistelPermutation(300, mix_key(4, 0, 1))(slots)))
     packed, meta, _ = loader.next_host()
     assert np.array_equal(packed, s.gather(idx)[0])
     # and a new state round-trips its block layout

@@ -106,3 +106,23 @@ def test_kill9_then_resume_continues_the_stream(tmp_path):
              if "loss" in json.loads(x)]
     assert steps == sorted(set(steps)) and steps[-1] == 60
     assert not torch.equal(before["model"][next(iter(before["model"]))], after["model"][next(iter(after["model"]))])
+
+
+def test_no_held_out_positions_is_warned_in_one_line(tmp_path, capsys):
+    """A corpus too small for its held-out share trains on, without validation, and says so."""
+    games = tmp_path / "games"
+    games.mkdir()
+    for src in sorted(Path(SGF[0]).glob("*.sgf"))[:3]:
+        (games / src.name).write_bytes(src.read_bytes())
+    run = tmp_path / "run"
+    args = ["--filters", "8", "--layers", "3", "--precision", "fp32", "--device", "cpu", "--threads", "1",
+            "--workers", "1", "--shuffle", "64", "--batch-size", "16", "--val-fraction", "0",
+            "--max-steps", "1", "--eval-every", "1", "--no-plot"]
+    assert cli_main(["train", "--sgf", str(games), "--out", str(run), *args]) == 0
+    err = capsys.readouterr().err
+    assert ("[train] warning: held-out positions: 0 (no usable game of the 3 fell in the 'val' split at "
+            "--val-fraction 0), so this run has no validation loss or accuracy; give more games or a larger "
+            "--val-fraction\n") in err
+    assert err.count("held-out positions") == 1
+    recs = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert recs and not any("val_top1" in r for r in recs)

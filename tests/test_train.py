@@ -34,6 +34,15 @@ def keep_threads():
     torch.set_num_threads(n)
 
 
+def _refused(argv) -> bool:
+    """The command stops with an error line: status 1 from the command, or the
+    parser's usage and status 2 (a flag's value refused while parsing)."""
+    try:
+        return cli_main(argv) == 1
+    except SystemExit as exc:
+        return exc.code == 2
+
+
 def _metrics(run):
     return [json.loads(line) for line in (Path(run) / "metrics.jsonl").read_text().splitlines()]
 
@@ -143,7 +152,7 @@ def test_recipes_and_schedules():
     assert get_recipe("fast", optimizer="sgd", lr=0.01, batch_size=64).lr == 0.01
 
 
-def test_init_starts_a_new_schedule_from_trained_weights(data, tmp_path, keep_threads):
+def test_init_starts_a_new_schedule_from_trained_weights(data, tmp_path, keep_threads, capsys):
     src = tmp_path / "src"
     common = ["--batch-size", "32", "--lr", "0.01", "--log-every", "5", "--eval-every", "0"]
     assert cli_main(["train", "--data", str(data), "--out", str(src), *TINY, *common, "--max-steps", "40"]) == 0
@@ -151,12 +160,56 @@ def test_init_starts_a_new_schedule_from_trained_weights(data, tmp_path, keep_th
     fresh, warm = tmp_path / "fresh", tmp_path / "warm"
     assert cli_main(["train", "--data", str(data), "--out", str(fresh), *TINY, *common, "--max-steps", "5",
                      "--seed", "3"]) == 0
-    # --filters 16 is overridden: the architecture comes with the weights (exported fp16 policy.pt)
-    assert cli_main(["train", "--data", str(data), "--out", str(warm), *TINY, *common, "--max-steps", "5",
-                     "--seed", "3", "--filters", "16", "--init", str(src / "policy.pt")]) == 0
+    # the architecture comes with the weights (exported fp16 policy.pt): flags not given take its values
+    no_arch = [a for i, a in enumerate(TINY) if a not in ("--filters", "--layers", "--planes")
+               and TINY[i - 1] not in ("--filters", "--layers", "--planes")]
+    capsys.readouterr()
+    assert cli_main(["train", "--data", str(data), "--out", str(warm), *no_arch, *common, "--max-steps", "5",
+                     "--seed", "3", "--init", str(src / "policy.pt")]) == 0
+    assert (f"[train] the network is the checkpoint's (--init {src / 'policy.pt'}): model alphago_policy, "
+            "planes 4, filters 8, layers 3") in capsys.readouterr().err
     first_fresh, first_warm = _metrics(fresh)[0]["loss"], _metrics(warm)[0]["loss"]
     assert first_warm < 0.5 * first_fresh and first_warm < 2 * trained + 0.1
     ckw = ck.load_checkpoint(warm / "ckpt.pt")
     assert ckw["model_config"]["filters"] == 8 and ckw["step"] == 5  # a new run: its own step count
-    assert cli_main(["train", "--data", str(data), "--out", str(tmp_path / "bad"), *TINY, "--max-steps", "1",
-                     "--init", str(tmp_path / "missing.pt")]) == 1  # a clear error, no traceback
+    assert _refused(["train", "--data", str(data), "--out", str(tmp_path / "bad"), *TINY, "--max-steps", "1",
+                     "--init", str(tmp_path / "missing.pt")])  # a clear error, no traceback
+
+
+def test_checkpoint_refuses_conflicting_architecture_flags(data, tmp_path, keep_threads, capsys):
+    """--filters/--layers/--planes given with other values than a --init or --resume
+    checkpoint's network stop the run with one line, before anything is written."""
+    src = tmp_path / "src"
+    assert cli_main(["train", "--data", str(data), "--out", str(src), *TINY, "--batch-size", "16",
+                     "--max-steps", "2", "--eval-every", "0", "--no-plot"]) == 0
+    capsys.readouterr()
+    other = tmp_path / "other"
+    assert cli_main(["train", "--data", str(data), "--out", str(other), *TINY, "--filters", "16",
+                     "--max-steps", "2", "--init", str(src / "policy.pt")]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"gopolicy train: error: --filters 16 conflicts with the checkpoint's 8 filters "
+                   f"(--init {src / 'policy.pt'}): drop --filters or pick another checkpoint\n")
+    assert not other.exists()
+    before = ck.load_checkpoint(src / "ckpt.pt")["step"]
+    assert cli_main(["train", "--data", str(data), "--out", str(src), *TINY, "--layers", "4",
+                     "--max-steps", "4", "--resume"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"gopolicy train: error: --layers 4 conflicts with the checkpoint's 3 layers "
+        f"(--resume {src / 'ckpt.pt'}): drop --layers or train a new run in another --out")
+    assert ck.load_checkpoint(src / "ckpt.pt")["step"] == before
+
+
+def test_take_architecture_refuses_or_takes_and_says():
+    from gopolicy.training.config import TrainConfig, take_architecture
+
+    mc = {"name": "alphago_policy", "planes": 48, "filters": 192, "layers": 13, "board_size": 19}
+    cfg = TrainConfig(filters=128, layers=13)
+    with pytest.raises(ValueError, match=r"^--filters 128 conflicts with the checkpoint's 192 filters "
+                                         r"\(--init x\.pt\): drop --filters or pick another checkpoint$"):
+        take_architecture(cfg, mc, {"filters", "layers"}, "--init x.pt")
+    line = take_architecture(cfg, dict(mc, filters=64), {"layers"}, "--resume run/ckpt.pt")
+    assert (cfg.filters, cfg.layers, cfg.planes) == (64, 13, 48)
+    assert line == ("[train] the network is the checkpoint's (--resume run/ckpt.pt): model alphago_policy, "
+                    "planes 48, filters 64")
+    everything = {"model", "planes", "filters", "layers"}
+    assert take_architecture(cfg, dict(mc, filters=64), everything, "--init x") is None

@@ -75,12 +75,58 @@ def test_second_start_from_a_read_only_install_does_not_compile():
         subprocess.run(["chmod", "-R", "a-w,a+rX", str(site)], check=True)
         first = _run_engine_as_nobody(site, home)
         assert "data saved to" in first  # compiled, and the cache could be written
+        assert "compiling the board, feature and search kernels once" in first  # said so, in one line
         cache = home / ".cache" / "gopolicy" / "numba"
         assert any(cache.rglob("*.nbi")), "no cache in the user's folder"
         assert not any(site.rglob("*.nbi")), "wrote into the read-only package"
         second = _run_engine_as_nobody(site, home)
         assert "data loaded from" in second
         assert "data saved to" not in second, "the second start compiled again"
+        assert "compiling" not in second and "loaded from the cache" in second
     finally:
         subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_an_administrators_warmup_serves_every_user():
+    # One compile per install: root's `gopolicy warmup` fills the package's own cache; an
+    # ordinary user, who cannot write there, gets it copied and compiles nothing.
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run the engine as an unprivileged user")
+    base = Path(tempfile.mkdtemp(prefix="gopolicy-shared-", dir="/tmp"))
+    try:
+        site, home = base / "site", base / "home"
+        for pkg in ("gopolicy", "cnn_core"):
+            shutil.copytree(ROOT / pkg, site / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+        env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+        env.update(PYTHONPATH=str(site), HOME=str(base / "roothome"))
+        warm = subprocess.run([sys.executable, "-m", "gopolicy", "warmup"], env=env, cwd=str(base),
+                              capture_output=True, text=True, timeout=900)
+        assert warm.returncode == 0 and str(site / "gopolicy") in warm.stdout, warm.stdout + warm.stderr
+        assert any((site / "gopolicy" / "go" / "__pycache__").glob("*.nbi"))
+        home.mkdir()
+        os.chown(home, NOBODY, NOBODY)
+        base.chmod(0o755)
+        subprocess.run(["chmod", "-R", "a-w,a+rX", str(site)], check=True)
+        log = _run_engine_as_nobody(site, home)
+        assert "data loaded from" in log
+        assert "data saved to" not in log, "the user compiled again after the administrator's warmup"
+        assert "compiling" not in log and "loaded from the cache" in log
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_stale_package_cache_is_not_copied(monkeypatch, tmp_path):
+    # the package's cache was filled by another version of the kernels: the user compiles
+    pkg = tmp_path / "pkg"
+    (pkg / "__pycache__").mkdir(parents=True)
+    (pkg / "__pycache__" / _numba_cache.STAMP).write_text("another version")
+    monkeypatch.setattr(_numba_cache, "PACKAGE", pkg)
+    assert not _numba_cache._copy_package_cache(tmp_path / "user", "this version")
+    (pkg / "__pycache__" / _numba_cache.STAMP).write_text("this version")
+    (pkg / "go" / "__pycache__").mkdir(parents=True)
+    (pkg / "go" / "__pycache__" / "ladders.k-1.py311.nbi").write_text("index")
+    assert _numba_cache._copy_package_cache(tmp_path / "user", "this version")
+    assert (_numba_cache.user_cache_subdir(tmp_path / "user", "go") / "ladders.k-1.py311.nbi").is_file()

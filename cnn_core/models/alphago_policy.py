@@ -10,7 +10,13 @@ from cnn_core.init import he_init_
 from cnn_core.layers import PositionBias
 from cnn_core.registry import register
 
-__all__ = ["PolicyNet", "AlphaGoPolicy", "alphago_policy", "conv_stack", "policy_head"]
+__all__ = ["DEFAULT_FILTERS", "DEFAULT_LAYERS", "PolicyNet", "AlphaGoPolicy", "alphago_policy", "conv_stack",
+           "policy_head"]
+
+# The paper's match network: k=192 filters, 13 layers. The one place these defaults are
+# written: gopolicy (training, checkpoints, the engine's random net) takes them from here.
+DEFAULT_FILTERS = 192
+DEFAULT_LAYERS = 13
 
 
 def conv_stack(planes: int, filters: int, layers: int, pool_after: Collection[int] = ()) -> nn.Sequential:
@@ -73,13 +79,13 @@ class AlphaGoPolicy(PolicyNet):
     """``layers`` conv layers, no pooling: 5x5 + ReLU, (layers-2) x [3x3 + ReLU],
     1x1 (one filter, no bias) + per-point bias. k=192 gives 3,882,793 parameters."""
 
-    def __init__(self, planes: int = 48, filters: int = 192, layers: int = 13,
+    def __init__(self, planes: int = 48, filters: int = DEFAULT_FILTERS, layers: int = DEFAULT_LAYERS,
                  board_size: int = 19) -> None:
         super().__init__(conv_stack(planes, filters, layers), policy_head(filters, board_size), board_size)
 
 
 @register()
-def alphago_policy(planes: int = 48, filters: int = 192, layers: int = 13,
+def alphago_policy(planes: int = 48, filters: int = DEFAULT_FILTERS, layers: int = DEFAULT_LAYERS,
                    board_size: int = 19) -> AlphaGoPolicy:
     """AlphaGo's policy network; the paper's match version used k=192 filters."""
     return AlphaGoPolicy(planes, filters, layers, board_size)

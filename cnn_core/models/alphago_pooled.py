@@ -12,7 +12,7 @@ from typing import Literal
 from torch import nn
 
 from cnn_core.registry import register
-from cnn_core.models.alphago_policy import PolicyNet, conv_stack, policy_head
+from cnn_core.models.alphago_policy import DEFAULT_FILTERS, DEFAULT_LAYERS, PolicyNet, conv_stack, policy_head
 
 __all__ = ["AlphaGoPooled", "alphago_pooled"]
 
@@ -29,8 +29,8 @@ class AlphaGoPooled(PolicyNet):
         per point (a "typical CNN"; its bias is the per-point bias).
     """
 
-    def __init__(self, planes: int = 48, filters: int = 192, layers: int = 13, board_size: int = 19,
-                 pool_after: Collection[int] = (1, 3), head: PooledHead = "upsample",
+    def __init__(self, planes: int = 48, filters: int = DEFAULT_FILTERS, layers: int = DEFAULT_LAYERS,
+                 board_size: int = 19, pool_after: Collection[int] = (1, 3), head: PooledHead = "upsample",
                  upsample_mode: str = "bilinear") -> None:
         points = board_size * board_size
         if head == "upsample":
@@ -49,8 +49,8 @@ class AlphaGoPooled(PolicyNet):
 
 
 @register()
-def alphago_pooled(planes: int = 48, filters: int = 192, layers: int = 13, board_size: int = 19,
-                   pool_after: Collection[int] = (1, 3), head: PooledHead = "upsample",
+def alphago_pooled(planes: int = 48, filters: int = DEFAULT_FILTERS, layers: int = DEFAULT_LAYERS,
+                   board_size: int = 19, pool_after: Collection[int] = (1, 3), head: PooledHead = "upsample",
                    upsample_mode: str = "bilinear") -> AlphaGoPooled:
     """AlphaGo's policy net with pooling; 19 -> 10 -> 5 with the default ``pool_after``."""
     return AlphaGoPooled(planes, filters, layers, board_size, pool_after, head, upsample_mode)

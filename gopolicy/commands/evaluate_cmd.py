@@ -13,6 +13,9 @@ import argparse
 import json
 import sys
 
+from gopolicy.commands.arg_types import (error_text, input_file, input_path, positive_int, refuse_paths,
+                                         why_no_games)
+
 
 def add_parser(sub, name: str):
     p = sub.add_parser(name, help="move-prediction accuracy on shards or SGF files", description=__doc__,
@@ -25,8 +28,8 @@ def add_parser(sub, name: str):
     p.add_argument("--split", default="val", help="shard split (default val)")
     p.add_argument("--symmetries", type=int, choices=[1, 8], default=1,
                    help="8: average the predictions of the 8 board symmetries")
-    p.add_argument("--batch-size", dest="batch_size", type=int, default=256)
-    p.add_argument("--max-positions", dest="max_positions", type=int,
+    p.add_argument("--batch-size", dest="batch_size", type=positive_int, default=256)
+    p.add_argument("--max-positions", dest="max_positions", type=positive_int,
                    help="evaluate at most N positions (spread evenly over the split)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
@@ -37,6 +40,10 @@ def add_parser(sub, name: str):
 
 
 def run(args) -> int:
+    rc = refuse_paths("eval", [("--model", args.model, input_file), ("--data", args.data, input_path),
+                               ("--sgf", args.sgf, input_path)])
+    if rc is not None:
+        return rc
     from gopolicy.training import evaluation as ev
     from gopolicy.net.checkpoint import CheckpointError
     from gopolicy.net.device import select_device
@@ -61,7 +68,7 @@ def run(args) -> int:
             res = ev.evaluate_sgf(model, args.sgf, symmetries=args.symmetries, batch_size=args.batch_size,
                                   max_positions=args.max_positions, dev=dev, planes=cfg.get("planes"))
     except (ev.ModelNotFound, CheckpointError, ShardError, ValueError, FileNotFoundError, WeightsError) as exc:
-        print(f"gopolicy eval: error: {exc}", file=sys.stderr)
+        print(f"gopolicy eval: error: {error_text(exc)}", file=sys.stderr)
         return 1
     return _report(ev, res, path, cfg, args)
 
@@ -70,7 +77,10 @@ def _report(ev, res, path, cfg, args) -> int:
     res["model"] = str(path)
     res["model_config"] = cfg
     if res["positions"] == 0:
-        print("gopolicy eval: error: no positions to evaluate", file=sys.stderr)
+        why = why_no_games(args.sgf) if args.sgf else ""
+        skipped = ", ".join(f"{k}: {v}" for k, v in sorted(res.get("skipped_games", {}).items()))
+        print("gopolicy eval: error: no positions to evaluate"
+              + (f": {why}" if why else f" (games skipped: {skipped})" if skipped else ""), file=sys.stderr)
         return 1
     print(ev.format_report(res, cfg, model_name=path.name))
     if args.json:

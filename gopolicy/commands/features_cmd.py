@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import sys
 
+from gopolicy.commands.arg_types import (error_text, input_file, output_file, positive_int, refuse_paths,
+                                         sgf_skip_text)
+
 
 def add_parser(sub, name):
     p = sub.add_parser(name, help="write or dump the 48 AlphaGo planes of one SGF position")
     p.add_argument("sgf", help="an .sgf file")
-    p.add_argument("--move", "-m", type=int, default=1,
+    p.add_argument("--move", "-m", type=positive_int, default=1,
                    help="position before move N (1 = after the setup stones; passes count)")
     p.add_argument("--out", "-o", help="write the planes here as .npy (uint8 [48, 19, 19])")
     p.add_argument("--dump", action="store_true", help="print an ASCII board per non-empty plane")
@@ -44,6 +47,9 @@ def position_before(game, move_number: int):
 
 
 def run(args) -> int:
+    rc = refuse_paths("features", [(None, args.sgf, input_file), ("--out", args.out, output_file)])
+    if rc is not None:
+        return rc
     import numpy as np
 
     from gopolicy.corpus import sgf as sgf_io
@@ -53,12 +59,22 @@ def run(args) -> int:
         with open(args.sgf, "rb") as f:
             game = sgf_io.parse_game(f.read(), args.sgf)
         board, color = position_before(game, args.move)
-    except (OSError, ValueError, sgf_io.SkipGame) as exc:
-        print(f"gopolicy features: {exc}", file=sys.stderr)
+    except sgf_io.SkipGame as exc:
+        print(f"gopolicy features: error: {sgf_skip_text(args.sgf, exc)}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"gopolicy features: error: {error_text(exc)}", file=sys.stderr)
         return 2
     p = planes(board, color, colour_plane=args.colour_plane)
     if args.out:
-        np.save(args.out, p)
+        try:
+            from pathlib import Path
+
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)   # checked by refuse_paths
+            np.save(args.out, p)
+        except OSError as exc:
+            print(f"gopolicy features: error: cannot write --out: {error_text(exc)}", file=sys.stderr)
+            return 1
         print(f"wrote {args.out}: uint8 {p.shape}, {'black' if color == 1 else 'white'} to move",
               file=sys.stderr)
     if args.dump or not args.out:

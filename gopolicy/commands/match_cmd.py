@@ -19,6 +19,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gopolicy.commands.arg_types import (error_text, finite_float, input_path, output_dir, output_file,
+                                         positive_float, positive_int, refuse_paths)
+
+HANDSHAKE_SECONDS = 10.0
+
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help="play a refereed match between our engine and another GTP engine",
@@ -26,8 +31,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
     p.add_argument("--opponent", metavar="CMD", help="opponent's GTP command line (required to play)")
     p.add_argument("--engine", default=None, metavar="CMD",
                    help="our engine's command line (default: python -m gopolicy gtp with the bundled model)")
-    p.add_argument("--games", type=int, default=10, help="number of games (10)")
-    p.add_argument("--komi", type=float, default=7.5, help="komi (7.5)")
+    p.add_argument("--games", type=positive_int, default=10, help="number of games (10)")
+    p.add_argument("--komi", type=finite_float, default=7.5, help="komi (7.5)")
     col = p.add_mutually_exclusive_group()
     col.add_argument("--black", dest="colors", action="store_const", const="black",
                      help="our engine always plays Black")
@@ -36,13 +41,17 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
     col.add_argument("--alternate", dest="colors", action="store_const", const="alternate",
                      help="alternate colours, our engine Black first (default)")
     p.set_defaults(colors="alternate")
-    p.add_argument("--max-moves", type=int, default=600, help="move cap per game, passes included (600)")
+    p.add_argument("--max-moves", type=positive_int, default=600, help="move cap per game, passes included (600)")
     p.add_argument("--scorer", default=None, metavar="CMD",
                    help="GTP engine that scores finished games with final_score (e.g. GNU Go); "
                         "default: our own count")
-    p.add_argument("--timeout", type=float, default=300.0,
+    p.add_argument("--timeout", type=positive_float, default=300.0,
                    help="seconds allowed for any single reply before the engine forfeits (300)")
-    p.add_argument("--parallel", type=int, default=1, metavar="N",
+    p.add_argument("--handshake-timeout", type=positive_float, default=HANDSHAKE_SECONDS, metavar="SECONDS",
+                   help="before the match, the opponent (and the scorer) must answer GTP's "
+                        f"protocol_version within this time ({HANDSHAKE_SECONDS:g}; more for engines "
+                        "that load a large network before reading their input)")
+    p.add_argument("--parallel", type=positive_int, default=1, metavar="N",
                    help="games played at once, each with its own engine processes (1; about one per core "
                         "when the opponent thinks on one core, as GNU Go does)")
     p.add_argument("--seed", type=int, default=1, metavar="S",
@@ -66,34 +75,50 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
 
 
 def run(args) -> int:
-    from gopolicy.play.match import recount_results, run_match
-    from gopolicy.play.network_policy import BUNDLED_HINT, default_model_path
+    rc = refuse_paths("match", [("--recount", args.recount, input_path),
+                                ("--results-md", args.results_md, output_file),
+                                ("--out", None if args.recount else args.out, output_dir)])
+    if rc is not None:
+        return rc
+    from gopolicy.play.gtp_client import EngineDied, GtpError, GtpTimeout
+    from gopolicy.net.model_paths import BUNDLED_HINT, default_model_path
+    from gopolicy.play.match import EngineCheckFailed, run_match
+    from gopolicy.play.match_report import recount_results
 
     if args.recount:
         try:
             summary = recount_results(args.recount, args.results_md)
-        except (OSError, ValueError, TypeError) as exc:
-            print(f"gopolicy match: cannot recount {args.recount}: {exc}", file=sys.stderr)
+        except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
+            print(f"gopolicy match: error: cannot recount {args.recount}: {error_text(exc)}", file=sys.stderr)
             return 2
         print(summary.line())
         return 0
     if not args.opponent or not args.out:
-        print("gopolicy match: --opponent and --out are required (or --recount DIR)", file=sys.stderr)
-        return 2
-    if args.parallel < 1:
-        print("gopolicy match: --parallel must be >= 1", file=sys.stderr)
-        return 2
-    if args.games < 1:
-        print("gopolicy match: --games must be >= 1", file=sys.stderr)
+        print("gopolicy match: error: --opponent and --out are required (or --recount DIR)", file=sys.stderr)
         return 2
     if args.engine is None and not default_model_path().is_file():
-        print(f"gopolicy match: no bundled model at {default_model_path()}. {BUNDLED_HINT} "
+        print(f"gopolicy match: error: no bundled model at {default_model_path()}. {BUNDLED_HINT} "
               f"(or give --engine \"python -m gopolicy gtp --model PATH\")", file=sys.stderr)
         return 2
-    summary = run_match(args.opponent, args.out, engine_cmd=args.engine, games=args.games,
-                        komi=args.komi, colors=args.colors, max_moves=args.max_moves,
-                        scorer_cmd=args.scorer, timeout=args.timeout, parallel=args.parallel,
-                        seed=None if args.seed < 0 else args.seed, replay_crashed=args.replay_crashed,
-                        resume=args.resume)
+    try:
+        summary = run_match(args.opponent, args.out, engine_cmd=args.engine, games=args.games,
+                            komi=args.komi, colors=args.colors, max_moves=args.max_moves,
+                            scorer_cmd=args.scorer, timeout=args.timeout, parallel=args.parallel,
+                            seed=None if args.seed < 0 else args.seed, replay_crashed=args.replay_crashed,
+                            resume=args.resume, handshake_timeout=args.handshake_timeout)
+    except EngineCheckFailed as exc:    # before the first game: nothing played
+        hint = ""
+        if isinstance(exc.__cause__, GtpTimeout):
+            hint = (" (--timeout SECONDS waits longer)" if exc.role == "engine" else
+                    " (--handshake-timeout SECONDS waits longer)")
+        print(f"gopolicy match: error: --{exc.role}: {exc}{hint}", file=sys.stderr)
+        return 2
+    except ValueError as exc:           # e.g. an unparsable command line (unbalanced quotes)
+        print(f"gopolicy match: error: {error_text(exc)}", file=sys.stderr)
+        return 2
+    except (EngineDied, GtpTimeout, GtpError, OSError) as exc:
+        print(f"gopolicy match: error: {error_text(exc)}; the games finished so far are in {args.out} "
+              f"(--resume plays the rest)", file=sys.stderr)
+        return 1
     print(summary.line())
     return 0

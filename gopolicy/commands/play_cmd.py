@@ -2,8 +2,13 @@
 
 Against GNU Go when it is installed (``/usr/games/gnugo`` or ``gnugo`` on the
 PATH), else against itself. The board is shown every ``--show-every`` moves and
-at the end, followed by the result and where the SGF was written. Self-play
+at the end, followed by the result and where the SGF was written; a progress line
+(move, seconds per move) goes to stderr every ``--progress-every`` moves. Self-play
 never resigns, so the game ends by two passes and shows the final position.
+
+Where the SGF goes (``--out``, default games/play-<date-time>.sgf in the current
+folder) is checked before the game starts; should writing it fail all the same, it
+is written to the temporary folder instead, and the line at the end says where.
 """
 from __future__ import annotations
 
@@ -12,8 +17,13 @@ import os
 import sys
 import time
 
+from gopolicy.commands.arg_types import (error_text, int_between, non_negative_int, positive_float, positive_int,
+                                         write_problem)
 from gopolicy.commands.gtp_cmd import add_engine_arguments, make_engine, net_threads
 from gopolicy.play.peers import find_gnugo
+
+PROGRESS_EVERY = 10
+HANDSHAKE_SECONDS = 10.0
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
@@ -24,46 +34,88 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
                    help="our engine's colour (black)")
     p.add_argument("--opponent", default=None, metavar="CMD",
                    help="opponent GTP command (default: GNU Go if installed, else our engine itself)")
-    p.add_argument("--gnugo-level", type=int, default=10, help="GNU Go level 0..10 (10)")
+    p.add_argument("--handshake-timeout", type=positive_float, default=HANDSHAKE_SECONDS, metavar="SECONDS",
+                   help=f"the opponent must answer GTP's protocol_version within this time ({HANDSHAKE_SECONDS:g})")
+    p.add_argument("--gnugo-level", type=int_between(0, 10), default=10, help="GNU Go level 0..10 (10)")
     p.add_argument("--self-play", action="store_true", help="play against itself even if GNU Go exists")
-    p.add_argument("--show-every", type=int, default=50, metavar="N",
+    p.add_argument("--show-every", type=non_negative_int, default=50, metavar="N",
                    help="show the board every N moves (50; 0 = only at the end)")
-    p.add_argument("--max-moves", type=int, default=500, help="move cap (500)")
+    p.add_argument("--progress-every", type=non_negative_int, default=PROGRESS_EVERY, metavar="N",
+                   help=f"one progress line on stderr every N moves ({PROGRESS_EVERY}; 0 = none)")
+    p.add_argument("--max-moves", type=positive_int, default=500, help="move cap (500)")
     p.add_argument("--out", default=None, metavar="FILE.sgf",
                    help="where to write the game (default: games/play-<date-time>.sgf)")
     p.set_defaults(func=run)
     return p
 
 
+def _save(out: str, write) -> str:
+    """Write the SGF to ``out`` (``write(path)``); if that fails, to the temporary folder.
+    Returns the line that says where it went."""
+    try:
+        write(out)
+        return f"SGF written to {out}"
+    except OSError as exc:
+        import tempfile
+
+        fallback = os.path.join(tempfile.gettempdir(), os.path.basename(out) or "play.sgf")
+        write(fallback)
+        return f"SGF written to {fallback} (could not write {out}: {error_text(exc)})"
+
+
 def run(args) -> int:
-    from gopolicy.play.gtp_client import GtpClient, InProcessClient
-    from gopolicy.go.coords import COLOR_NAMES
-    from gopolicy.play.match import play_game
-    from gopolicy.play.network_policy import NetworkPolicy
+    # The game takes minutes: refuse an SGF path that cannot be written before it starts.
+    out = args.out or f"games/play-{time.strftime('%Y%m%d-%H%M%S')}.sgf"
+    why = write_problem(out)
+    if why:
+        print(f"gopolicy play: error: {why}; give --out FILE.sgf in a folder you can write", file=sys.stderr)
+        return 2
+
+    from gopolicy.play.gtp_client import EngineDied, GtpClient, GtpError, GtpTimeout, InProcessClient
+
+    gnugo = None if args.self_play else find_gnugo()
+    opp = None
+    try:        # the opponent first: a wrong command line fails in seconds, before the model loads
+        if args.opponent:
+            opp = GtpClient(args.opponent, name="opponent", timeout=600)
+            opp.handshake(args.handshake_timeout)
+            opp_name = opp.send("name")
+        elif gnugo:
+            opp = GtpClient([gnugo, "--mode", "gtp", "--level", str(args.gnugo_level), "--chinese-rules",
+                             "--komi", f"{args.komi:g}"], name="gnugo", timeout=600)
+            opp.handshake(args.handshake_timeout)
+            opp_name = f"GNU Go {opp.send('version')} level {args.gnugo_level}"
+    except (EngineDied, GtpTimeout, GtpError, ValueError) as exc:
+        if opp is not None:
+            opp.close(timeout=1.0)
+        hint = " (--handshake-timeout SECONDS waits longer)" if isinstance(exc, GtpTimeout) else ""
+        print(f"gopolicy play: error: --opponent: {str(exc).splitlines()[0]}{hint}" if args.opponent else
+              f"gopolicy play: error: GNU Go ({gnugo}): {str(exc).splitlines()[0]}; --self-play plays "
+              f"without it", file=sys.stderr)
+        return 2
+
     from gopolicy.corpus.sgf import write_sgf
-    from gopolicy.go.coords import BLACK, WHITE, to_gtp
+    from gopolicy.go.coords import BLACK, COLOR_NAMES, WHITE, to_gtp
+    from gopolicy.net.checkpoint import CheckpointError
+    from gopolicy.play.network_policy import NetworkPolicy
+    from gopolicy.play.referee import play_game
+    from gopolicy.play.search.player import SearchPlayer
 
     try:
         policy = NetworkPolicy(args.model, device=args.device, symmetries=args.symmetries,
                                temperature=args.temperature, seed=args.seed, precision=args.precision,
                                threads=net_threads(args))
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"gopolicy play: {exc}", file=sys.stderr)
+    except (FileNotFoundError, ValueError, CheckpointError) as exc:
+        if opp is not None:
+            opp.close(timeout=1.0)
+        print(f"gopolicy play: error: {error_text(exc)}", file=sys.stderr)
         return 2
     quiet = open(os.devnull, "w")
-    gnugo = None if args.self_play else find_gnugo()
-    if not gnugo and not args.opponent:
+    if opp is None:
         args.no_resign = True       # self-play: play it out to two passes
     engine = make_engine(args, policy, quiet)
     ours = InProcessClient(engine, name="gopolicy")
-    if args.opponent:
-        opp = GtpClient(args.opponent, timeout=600)
-        opp_name = opp.send("name")
-    elif gnugo:
-        opp = GtpClient([gnugo, "--mode", "gtp", "--level", str(args.gnugo_level), "--chinese-rules",
-                         "--komi", f"{args.komi:g}"], name="gnugo", timeout=600)
-        opp_name = f"GNU Go {opp.send('version')} level {args.gnugo_level}"
-    else:
+    if opp is None:
         opp = InProcessClient(make_engine(args, policy, quiet, name="gopolicy (self)"),
                               name="gopolicy-self")
         opp_name = "gopolicy (itself)"
@@ -71,23 +123,39 @@ def run(args) -> int:
     black, white = (ours, opp) if our_color == BLACK else (opp, ours)
     bname, wname = ("gopolicy", opp_name) if our_color == BLACK else (opp_name, "gopolicy")
     print(f"gopolicy play: {bname} (Black) vs {wname} (White), komi {args.komi:g}")
-    print(f"model: {policy.describe()}")
-    if engine.search is not None:
-        sp = engine.search
+    # the thread counts are said once, on the line below, each with what it counts
+    model = policy.describe(threads=False)
+    print(f"model: {model}")
+    net = f"network passes on {policy.threads} CPU thread(s)" if policy.threads and \
+        policy.dev.device.type == "cpu" else ""
+    sp = engine.player
+    if isinstance(sp, SearchPlayer):
         limits = " or ".join(x for x in (f"{sp.playouts} playouts" if sp.playouts else "",
                                           f"{sp.seconds:g} s" if sp.seconds else "") if x)
-        print(f"search: {limits} per move, {sp.searcher.threads} thread(s), "
-              f"resign {'off' if sp.resign_threshold is None else f'below {sp.resign_threshold:.0%}'}")
-
-    def show(board, color, move):
-        if args.show_every and board.move_count % args.show_every == 0:
-            print(f"\nafter move {board.move_count} ({COLOR_NAMES[color]} {to_gtp(move, 19)}):")
-            print(board, flush=True)
+        print(f"search: {limits} per move; threads: {sp.searcher.threads} search thread(s) sharing one tree"
+              + (f", {net}" if net else "")
+              + f"; resign {'off' if sp.resign_threshold is None else f'below {sp.resign_threshold:.0%}'}")
+    elif net:
+        print(f"no search (--playouts 0); threads: {net}")
 
     t0 = time.time()
+    last = [t0, 0]      # time and move number of the last progress line
+
+    def show(board, color, move):
+        n = board.move_count
+        if args.show_every and n % args.show_every == 0:
+            print(f"\nafter move {n} ({COLOR_NAMES[color]} {to_gtp(move, 19)}):")
+            print(board, flush=True)
+        if args.progress_every and n % args.progress_every == 0:
+            now = time.time()
+            rate = (now - last[0]) / max(1, n - last[1])
+            print(f"[play] move {n}/{args.max_moves} ({COLOR_NAMES[color]} {to_gtp(move, 19)}), "
+                  f"{rate:.1f} s/move, {now - t0:.0f} s so far", file=sys.stderr, flush=True)
+            last[:] = [now, n]
+
     try:
         res = play_game(black, white, komi=args.komi, max_moves=args.max_moves, on_move=show,
-                        playouts=args.score_playouts)
+                        score_playouts=args.score_playouts)
         other_score = None
         if gnugo and not args.opponent and res.reason == "two passes":
             try:
@@ -96,14 +164,14 @@ def run(args) -> int:
                 other_score = None
     finally:
         opp.close()
-    out = args.out or f"games/play-{time.strftime('%Y%m%d-%H%M%S')}.sgf"
-    write_sgf(out, 19, args.komi, res.moves, black_name=bname, white_name=wname, result=res.result,
-              date=time.strftime("%Y-%m-%d"), comment=res.reason)
+    saved = _save(out, lambda path: write_sgf(path, 19, args.komi, res.moves, black_name=bname,
+                                               white_name=wname, result=res.result,
+                                               date=time.strftime("%Y-%m-%d"), comment=res.reason))
     print(f"\nfinal position after {len(res.moves)} moves:")
     print(res.board)
     print(f"result: {res.result} ({res.reason}"
           + (f", scored by {res.scorer}" if res.scorer else "") + ")"
           + (f"; GNU Go's own count: {other_score}" if other_score else ""))
     print(f"time: {time.time() - t0:.1f} s")
-    print(f"SGF written to {out}")
+    print(saved)
     return 0

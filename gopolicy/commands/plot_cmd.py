@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from gopolicy.commands.arg_types import error_text, input_path, output_file, refuse_paths
+
 
 def add_parser(sub, name: str):
     p = sub.add_parser(name, help="plot loss/accuracy vs samples seen for one or more runs", description=__doc__)
@@ -16,6 +18,9 @@ def add_parser(sub, name: str):
 
 
 def run(args) -> int:
+    rc = refuse_paths("plot", [(None, args.runs, input_path), ("--out", args.out, output_file)])
+    if rc is not None:
+        return rc
     from gopolicy.training.plotting import plot_runs
 
     if args.labels and len(args.labels) != len(args.runs):
@@ -23,8 +28,8 @@ def run(args) -> int:
         return 2
     try:
         out = plot_runs(args.runs, args.out, labels=args.labels, title=args.title)
-    except FileNotFoundError as exc:
-        print(f"gopolicy plot: error: {exc}", file=sys.stderr)
+    except (OSError, ValueError) as exc:
+        print(f"gopolicy plot: error: {error_text(exc)}", file=sys.stderr)
         return 1
     print(out)
     return 0

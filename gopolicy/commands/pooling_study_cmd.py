@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gopolicy.commands.arg_types import (error_text, input_path, int_between, non_negative_int, output_dir,
+                                         positive_float, positive_int, refuse_paths)
+
 _EPILOG = """\
 data:
   --images NAME...  mnist, fashion-mnist, usps: looked for in $GOPOLICY_IMAGES/<name>/,
@@ -24,13 +27,14 @@ data:
 budgets (every variant of a task gets the same one):
   tiny     seconds: a smoke test
   default  10k images x 3 epochs x 4 variants; Go: 6-layer x 32-filter nets x 12 epochs x 3 variants;
-           3 seeds; ~6 min on one core of the project's CPU
+           3 seeds; about 3 minutes on a quiet 2-core CPU (about twice that with --threads 1)
   large    all training images x 8 epochs, channels 32,64; Go: AlphaGo's 13 layers x 64 filters x 15
            epochs (up to 50k positions); 3 seeds. Over an hour on one CPU core: use --device auto on a GPU
 examples:
   gopolicy pooling-study                                  # the default run, ./pooling_study_out
   gopolicy pooling-study --images mnist fashion-mnist usps --seeds 3 --out /tmp/ps
-  gopolicy pooling-study --images none --go /work/state/shards --go-max-positions 100000 --budget large
+  gopolicy pooling-study --images none --go SHARDS --go-max-positions 100000 --budget large
+                                                          # SHARDS: a folder made by gopolicy prepare
 """
 
 
@@ -54,37 +58,37 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
                    help="Go positions: prepared shards or SGF files/folders/archives, or none")
     p.add_argument("--budget", choices=["tiny", "default", "large"], default="default",
                    help="preset sizes (default: %(default)s); the flags below override single settings")
-    p.add_argument("--seeds", type=int, help="number of seeds (runs per variant)")
-    p.add_argument("--first-seed", type=int, help="first seed (default 0)")
+    p.add_argument("--seeds", type=positive_int, help="number of seeds (runs per variant)")
+    p.add_argument("--first-seed", type=non_negative_int, help="first seed (default 0)")
     g = p.add_argument_group("images")
-    g.add_argument("--epochs", type=int, dest="image_epochs", help="image training epochs")
-    g.add_argument("--train-images", type=int, help="training images used (0 = all)")
-    g.add_argument("--test-images", type=int, help="test images used (0 = all)")
+    g.add_argument("--epochs", type=positive_int, dest="image_epochs", help="image training epochs")
+    g.add_argument("--train-images", type=non_negative_int, help="training images used (0 = all)")
+    g.add_argument("--test-images", type=non_negative_int, help="test images used (0 = all)")
     g.add_argument("--channels", type=_channels, help="conv channels of the image CNN, e.g. 32,64")
     g.add_argument("--image-model", help="cnn_core model for images (default simple_cnn; models with a "
                                          "`pooling` argument, e.g. lenet, use variants pool,nopool)")
     g.add_argument("--image-variants", help="comma-separated, default maxpool-fc,none-fc,none-gap,stride-fc")
-    g.add_argument("--image-batch", type=int)
-    g.add_argument("--image-lr", type=float)
+    g.add_argument("--image-batch", type=positive_int)
+    g.add_argument("--image-lr", type=positive_float)
     g.add_argument("--download", action="store_true",
                    help="download missing official image files (internet; sha256-checked)")
     g = p.add_argument_group("Go")
-    g.add_argument("--go-epochs", type=int)
-    g.add_argument("--go-filters", type=int)
-    g.add_argument("--go-layers", type=int)
-    g.add_argument("--go-planes", type=int, help="first k of the 48 feature planes (4, 12, 20, 48)")
+    g.add_argument("--go-epochs", type=positive_int)
+    g.add_argument("--go-filters", type=positive_int)
+    g.add_argument("--go-layers", type=positive_int)
+    g.add_argument("--go-planes", type=int_between(1, 49), help="first k of the 48 feature planes (4, 12, 20, 48)")
     g.add_argument("--go-pool-after", type=_channels, help="layers followed by a 2x2 max pool, e.g. 1,3")
     g.add_argument("--go-variants", help="comma-separated, default alphago,pooled-upsample,pooled-fc")
-    g.add_argument("--go-max-games", type=int, help="use at most this many SGF games")
-    g.add_argument("--go-max-positions", type=int, help="training positions cap")
-    g.add_argument("--go-max-test", type=int, help="test positions cap")
-    g.add_argument("--go-batch", type=int)
-    g.add_argument("--go-lr", type=float)
+    g.add_argument("--go-max-games", type=positive_int, help="use at most this many SGF games")
+    g.add_argument("--go-max-positions", type=positive_int, help="training positions cap")
+    g.add_argument("--go-max-test", type=positive_int, help="test positions cap")
+    g.add_argument("--go-batch", type=positive_int)
+    g.add_argument("--go-lr", type=positive_float)
     g = p.add_argument_group("machine")
     g.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     g.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                    help="auto: bf16 autocast + channels_last where the CPU has native bf16, else fp32")
-    g.add_argument("--threads", type=int, default=0, help="torch threads (default: the CPUs idle at start by the load average, 1 to 4: "
+    g.add_argument("--threads", type=non_negative_int, default=0, help="torch threads (default: the CPUs idle at start by the load average, 1 to 4: "
                         "on a busy shared machine 1 is much faster than an oversubscribed team)")
     g.add_argument("--no-plots", action="store_true")
     g.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -122,6 +126,10 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    go = [] if args.go is None or [v.lower() for v in args.go] == ["none"] else args.go
+    rc = refuse_paths("pooling-study", [("--go", go, input_path), ("--out", args.out, output_dir)])
+    if rc is not None:                  # before torch is imported
+        return rc
     from gopolicy.pooling_study.study import run_study
 
     try:
@@ -129,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         if cfg.seeds < 1:
             raise ValueError("--seeds must be >= 1")
         run_study(cfg)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"gopolicy pooling-study: {exc}", file=sys.stderr)
+    except (ValueError, OSError) as exc:
+        print(f"gopolicy pooling-study: error: {error_text(exc)}", file=sys.stderr)
         return 2
     return 0

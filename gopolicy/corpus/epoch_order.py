@@ -30,7 +30,7 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _key(*parts: int) -> int:
+def mix_key(*parts: int) -> int:
     """A 64-bit key mixed from integers (splitmix64 steps in Python ints)."""
     k = 0
     for p in parts:
@@ -60,7 +60,7 @@ class FeistelPermutation:
         bits += bits & 1
         self.half = bits // 2
         self.mask = np.uint64((1 << self.half) - 1)
-        self.keys = [np.uint64(_key(key, r)) for r in range(self.ROUNDS)]
+        self.keys = [np.uint64(mix_key(key, r)) for r in range(self.ROUNDS)]
 
     def _round_trip(self, x: np.ndarray) -> np.ndarray:
         h = np.uint64(self.half)
@@ -103,7 +103,7 @@ class BlockOrder:
         self.tail = self.n - self.full_blocks * self.block
         self.chunk_size = self.block * self.chunk_blocks
         self.num_chunks = max(1, -(-self.full_blocks // self.chunk_blocks))
-        self._blocks = FeistelPermutation(self.full_blocks, _key(key, 4)) if self.full_blocks else None
+        self._blocks = FeistelPermutation(self.full_blocks, mix_key(key, 4)) if self.full_blocks else None
         self._inner: dict[int, FeistelPermutation] = {}
         self._starts: dict[int, np.ndarray] = {}
 
@@ -137,7 +137,7 @@ class BlockOrder:
                 if len(self._inner) > 4:  # a few chunks at a time are in use
                     self._inner.clear()
                     self._starts.clear()
-                self._inner[c] = FeistelPermutation(self.chunk_len(c), _key(self.key, 3, c))
+                self._inner[c] = FeistelPermutation(self.chunk_len(c), mix_key(self.key, 3, c))
             r = self._inner[c](slots[m] - c * self.chunk_size)
             in_blocks = self.chunk_blocks_of(c) * self.block
             # rows past the blocks are the tail, stored after the last full block

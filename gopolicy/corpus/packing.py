@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gopolicy.go import symmetry
+
 BOARD_POINTS = 361
 
 
@@ -94,8 +96,6 @@ def unpack_planes_nhwc(packed: np.ndarray, num_planes: int, sym: np.ndarray, siz
 
     src_of = _SRC_OF.get(size)
     if src_of is None:
-        from gopolicy.go import symmetry
-
         npts = size * size
         src_of = np.empty((symmetry.NUM_SYMMETRIES, npts), dtype=np.int64)
         for s in range(symmetry.NUM_SYMMETRIES):  # point_map: where each point goes; invert it

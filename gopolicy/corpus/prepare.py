@@ -41,11 +41,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gopolicy.corpus import shard_format as sf
-from gopolicy.progress import format_duration
 from gopolicy.corpus.packing import packed_size
-from gopolicy.corpus.sgf import (DEFAULT_MAX_FILE_BYTES, SkipGame, SourceSkipped, clean_name,
-                                 expand_inputs, parse_game, read_file_capped, scan_archive,
-                                 source_of)
+from gopolicy.corpus.sgf import parse_game
+from gopolicy.corpus.sgf_sources import (DEFAULT_MAX_FILE_BYTES, SkipGame, SourceSkipped, clean_name,
+                                         expand_inputs, read_file_capped, scan_archive, source_of)
+from gopolicy.corpus.stream import GameEncoder
+from gopolicy.progress import format_duration
 
 BOARD_SIZE = 19
 NUM_PLANES = 48
@@ -139,7 +140,7 @@ def plan_units(inputs: list[str], games_per_shard: int, limit_games: int | None 
     return units, sources, info
 
 
-def _iter_unit(unit: Unit, max_bytes: int = DEFAULT_MAX_FILE_BYTES):
+def iter_unit(unit: Unit, max_bytes: int = DEFAULT_MAX_FILE_BYTES):
     """``(name, bytes or SkipGame)`` for each file of the unit, plus
     ``(name, SkipGame)`` for a break found now (the archive changed since
     planning, or a zip member is corrupt)."""
@@ -170,7 +171,7 @@ _COUNTERS = None   # (games, positions) multiprocessing.Value, set by the pool i
 PR_SET_PDEATHSIG = 1   # <linux/prctl.h>
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """End this worker when the main process dies, even by SIGKILL (an OOM
     killer, a scheduler): orphans would burn the cores until a broken pipe."""
     if sys.platform.startswith("linux"):
@@ -195,7 +196,7 @@ def _die_with_parent(parent: int) -> None:
 def _init_worker(counters, parent: int, lock_fd: int):
     global _COUNTERS
     _COUNTERS = counters
-    _die_with_parent(parent)
+    die_with_parent(parent)
     try:  # a forked copy of the lock's descriptor would keep the lock held by an orphan
         os.close(lock_fd)
     except OSError:
@@ -219,8 +220,6 @@ def _bump(games: int, positions: int) -> None:
 def process_unit(job) -> dict:
     """Parse, replay, featurize and write one unit; returns its manifest record."""
     unit, out_dir, cfg, src_index = job
-    from gopolicy.corpus.stream import GameEncoder
-
     encoder = GameEncoder(src_index, cfg["num_planes"])   # the one parse + replay + planes
     nbytes = packed_size(cfg["num_planes"], BOARD_SIZE * BOARD_SIZE)
     val_f, test_f = cfg["val_fraction"], cfg["test_fraction"]
@@ -237,7 +236,7 @@ def process_unit(job) -> dict:
     # test hook: slow down so that tests can kill a run part-way
     delay = float(os.environ.get("GOPOLICY_PREPARE_DELAY", "0") or 0)
     try:
-        for i, (name, data) in enumerate(_iter_unit(unit, cfg.get("max_file_bytes",
+        for i, (name, data) in enumerate(iter_unit(unit, cfg.get("max_file_bytes",
                                                                     DEFAULT_MAX_FILE_BYTES))):
             gid = unit.first_game + i
             src = source_of(name)
@@ -394,107 +393,164 @@ def _same_config(old: dict | None, cfg: dict) -> bool:
     return old == cfg
 
 
+@dataclass
+class _Run:
+    """One prepare run's settings and plan, as the steps below share them."""
+    out_dir: str
+    cfg: dict
+    units: list
+    sources: list
+    info: list
+    input_skips: list
+    workers: int
+    progress: bool
+    log: object
+    lock_fd: int
+
+    def say(self, msg: str) -> None:
+        print(msg, file=self.log, flush=True)
+
+    def manifest(self, records: dict, complete: bool) -> dict:
+        return build_manifest(self.cfg, self.sources, self.info, records, complete, self.input_skips)
+
+    @property
+    def manifest_path(self) -> str:
+        return os.path.join(self.out_dir, sf.MANIFEST)
+
+
 def _prepare_locked(inputs, out_dir, workers, val_fraction, test_fraction, games_per_shard,
                     limit_games, colour_plane, verify_existing, progress, log, max_file_bytes,
                     lock_fd):
-    t0 = time.time()
     num_planes = NUM_PLANES + (1 if colour_plane else 0)
     cfg = {"inputs": [os.path.abspath(p) for p in inputs], "val_fraction": val_fraction,
            "test_fraction": test_fraction, "games_per_shard": games_per_shard,
            "limit_games": limit_games, "colour_plane": colour_plane, "num_planes": num_planes,
            "max_file_bytes": max_file_bytes}
+    run = _plan_run(inputs, out_dir, cfg, workers, progress, log, lock_fd)
+    _remove_temporaries(out_dir)
+    records = _finished_units(run, verify_existing)
+    meter = _Meter(run, records)
+    _process_units(run, records, meter)
+    manifest = run.manifest(records, True)
+    sf.write_json_atomic(run.manifest_path, manifest)
+    if progress:
+        meter.line(final=True)
+        meter.done(manifest)
+    return manifest
+
+
+def _plan_run(inputs, out_dir: str, cfg: dict, workers: int, progress: bool, log, lock_fd: int) -> _Run:
+    """List the inputs into units (skips found on the way are said at once)."""
+    t0 = time.time()
     input_skips: list = []
-    units, sources, info = plan_units(inputs, games_per_shard, limit_games, max_file_bytes,
-                                      input_skips)
+    units, sources, info = plan_units(inputs, cfg["games_per_shard"], cfg["limit_games"],
+                                      cfg["max_file_bytes"], input_skips)
+    run = _Run(out_dir, cfg, units, sources, info, input_skips, workers, progress, log, lock_fd)
     for reason, name, detail in input_skips:
-        print(f"prepare: skipping {name}: {reason} ({detail})", file=log, flush=True)
-    src_index = {s: i for i, s in enumerate(sources)}
+        run.say(f"prepare: skipping {name}: {reason} ({detail})")
     if len(sources) > 255:
         raise ValueError("more than 255 sources do not fit meta['source'] (u1)")
-    total_games = sum(u.num_games for u in units)
     if progress:
-        print(f"prepare: {total_games} SGF files in {len(units)} units, {len(sources)} sources "
-              f"({', '.join(sources[:8])}{'...' if len(sources) > 8 else ''}); "
-              f"planned in {time.time() - t0:.1f}s; {workers} workers", file=log, flush=True)
+        run.say(f"prepare: {sum(u.num_games for u in units)} SGF files in {len(units)} units, {len(sources)} "
+                f"sources ({', '.join(sources[:8])}{'...' if len(sources) > 8 else ''}); "
+                f"planned in {time.time() - t0:.1f}s; {workers} workers")
+    return run
 
-    # temporary files of killed runs are never read; clean them up
+
+def _remove_temporaries(out_dir: str) -> None:
+    """Temporary files of killed runs are never read; clean them up."""
     for tmp in glob.glob(os.path.join(out_dir, "*.tmp.*")):
         try:
             os.remove(tmp)
         except OSError:
             pass
 
-    records: dict[int, dict] = {}
-    old = sf.read_manifest(out_dir)
-    if old is not None:
-        if not _same_config(old.get("config"), cfg):
-            raise RuntimeError(f"{out_dir} holds shards prepared with other settings "
-                               f"({old.get('config')}); use a new --out directory")
-        kept = {int(k): v for k, v in old.get("units", {}).items()}
-        if verify_existing and kept:
-            ctx = mp.get_context("fork")
-            with ctx.Pool(min(workers, len(kept)), initializer=_init_worker,
-                          initargs=(None, os.getpid(), lock_fd)) as pool:
-                bad = {u: why for u, why in pool.imap_unordered(
-                    _verify_unit, [(r, out_dir) for r in kept.values()]) if why}
-            for u, why in sorted(bad.items()):
-                print(f"prepare: redoing unit {u} ({why})", file=log, flush=True)
-                del kept[u]
-        records = {k: v for k, v in kept.items() if k < len(units)}
-        if progress and records:
-            print(f"prepare: resuming: {len(records)} of {len(units)} units already done",
-                  file=log, flush=True)
 
-    manifest_path = os.path.join(out_dir, sf.MANIFEST)
-    todo = [u for u in units if u.index not in records]
-    done_games = sum(r["files"] for r in records.values())
-    ctx = mp.get_context("fork")
-    counters = (ctx.Value("q", 0), ctx.Value("q", 0))
-    t_start = time.time()
-    last = 0.0
-    base_pos = sum(sh["positions"] for r in records.values() for sh in r["shards"])
+def _finished_units(run: _Run, verify_existing: bool) -> dict[int, dict]:
+    """The records of the units an earlier run of the same settings finished and
+    whose files still match (checksums, when ``verify_existing``)."""
+    old = sf.read_manifest(run.out_dir)
+    if old is None:
+        return {}
+    if not _same_config(old.get("config"), run.cfg):
+        raise RuntimeError(f"{run.out_dir} holds shards prepared with other settings "
+                           f"({old.get('config')}); use a new --out directory")
+    kept = {int(k): v for k, v in old.get("units", {}).items()}
+    if verify_existing and kept:
+        ctx = mp.get_context("fork")
+        with ctx.Pool(min(run.workers, len(kept)), initializer=_init_worker,
+                      initargs=(None, os.getpid(), run.lock_fd)) as pool:
+            bad = {u: why for u, why in pool.imap_unordered(
+                _verify_unit, [(r, run.out_dir) for r in kept.values()]) if why}
+        for u, why in sorted(bad.items()):
+            run.say(f"prepare: redoing unit {u} ({why})")
+            del kept[u]
+    records = {k: v for k, v in kept.items() if k < len(run.units)}
+    if run.progress and records:
+        run.say(f"prepare: resuming: {len(records)} of {len(run.units)} units already done")
+    return records
 
-    def report(final=False):
-        g, p = counters[0].value, counters[1].value
-        dt = max(time.time() - t_start, 1e-9)
+
+class _Meter:
+    """Progress lines: the games and positions the workers count, against the plan."""
+
+    def __init__(self, run: _Run, records: dict):
+        ctx = mp.get_context("fork")
+        self.run = run
+        self.counters = (ctx.Value("q", 0), ctx.Value("q", 0))
+        self.total_games = sum(u.num_games for u in run.units)
+        self.done_games = sum(r["files"] for r in records.values())
+        self.base_pos = sum(sh["positions"] for r in records.values() for sh in r["shards"])
+        self.t_start = time.time()
+        self.last = 0.0
+
+    def line(self, final: bool = False) -> None:
+        g, p = self.counters[0].value, self.counters[1].value
+        dt = max(time.time() - self.t_start, 1e-9)
         rate_g = g / dt
-        left = total_games - done_games - g
+        left = self.total_games - self.done_games - g
         eta = left / rate_g if rate_g > 0 else float("inf")
-        print(f"prepare: games {done_games + g}/{total_games} ({100 * (done_games + g) / max(total_games, 1):.1f}%)"
-              f"  positions {base_pos + p:,}  {p / dt:,.0f} pos/s  {rate_g:.1f} games/s"
-              f"  elapsed {format_duration(dt)}  ETA {'0s' if final else format_duration(eta)}",
-              file=log, flush=True)
+        done, total = self.done_games + g, self.total_games
+        self.run.say(f"prepare: games {done}/{total} ({100 * done / max(total, 1):.1f}%)"
+                     f"  positions {self.base_pos + p:,}  {p / dt:,.0f} pos/s  {rate_g:.1f} games/s"
+                     f"  elapsed {format_duration(dt)}  ETA {'0s' if final else format_duration(eta)}")
 
-    if todo:
-        sf.write_json_atomic(manifest_path, build_manifest(cfg, sources, info, records, False, input_skips))
-        jobs = [(u, out_dir, cfg, src_index) for u in todo]
-        with ctx.Pool(min(workers, len(todo)), initializer=_init_worker,
-                      initargs=(counters, os.getpid(), lock_fd)) as pool:
-            it = pool.imap_unordered(process_unit, jobs)
-            remaining = len(jobs)
-            while remaining:
-                try:
-                    rec = it.next(timeout=1.0)
-                except mp.TimeoutError:
-                    rec = None
-                if rec is not None:
-                    remaining -= 1
-                    records[rec["unit"]] = rec
-                    sf.write_json_atomic(manifest_path,
-                                         build_manifest(cfg, sources, info, records, False, input_skips))
-                if progress and (time.time() - last >= 2.0 or rec is not None and not remaining):
-                    last = time.time()
-                    report()
-    manifest = build_manifest(cfg, sources, info, records, True, input_skips)
-    sf.write_json_atomic(manifest_path, manifest)
-    if progress:
-        report(final=True)
+    def done(self, manifest: dict) -> None:
         sp = manifest["splits"]
-        dt = time.time() - t_start
-        print(f"prepare: done: {sum(sp[s]['positions'] for s in sf.SPLITS):,} positions "
-              f"(train {sp['train']['positions']:,}, val {sp['val']['positions']:,}, "
-              f"test {sp['test']['positions']:,}) from {sum(sp[s]['games'] for s in sf.SPLITS)} games; "
-              f"skipped {sum(manifest['skipped'].values())} {manifest['skipped']}; "
-              f"new positions {counters[1].value:,} in {dt:.1f}s = {counters[1].value / max(dt, 1e-9):,.0f} pos/s "
-              f"with {workers} workers", file=log, flush=True)
-    return manifest
+        dt = time.time() - self.t_start
+        new = self.counters[1].value
+        games = sum(sp[s]["games"] for s in sf.SPLITS)
+        self.run.say(f"prepare: done: {sum(sp[s]['positions'] for s in sf.SPLITS):,} positions "
+                     f"(train {sp['train']['positions']:,}, val {sp['val']['positions']:,}, "
+                     f"test {sp['test']['positions']:,}) from {games} games; "
+                     f"skipped {sum(manifest['skipped'].values())} {manifest['skipped']}; "
+                     f"new positions {new:,} in {dt:.1f}s = {new / max(dt, 1e-9):,.0f} pos/s "
+                     f"with {self.run.workers} workers")
+
+
+def _process_units(run: _Run, records: dict, meter: _Meter) -> None:
+    """Hand the units not yet done to the workers; the manifest is rewritten
+    after each finished unit (``"complete": false`` until the end)."""
+    todo = [u for u in run.units if u.index not in records]
+    if not todo:
+        return
+    sf.write_json_atomic(run.manifest_path, run.manifest(records, False))
+    src_index = {s: i for i, s in enumerate(run.sources)}
+    jobs = [(u, run.out_dir, run.cfg, src_index) for u in todo]
+    ctx = mp.get_context("fork")
+    with ctx.Pool(min(run.workers, len(todo)), initializer=_init_worker,
+                  initargs=(meter.counters, os.getpid(), run.lock_fd)) as pool:
+        it = pool.imap_unordered(process_unit, jobs)
+        remaining = len(jobs)
+        while remaining:
+            try:
+                rec = it.next(timeout=1.0)
+            except mp.TimeoutError:
+                rec = None
+            if rec is not None:
+                remaining -= 1
+                records[rec["unit"]] = rec
+                sf.write_json_atomic(run.manifest_path, run.manifest(records, False))
+            if run.progress and (time.time() - meter.last >= 2.0 or rec is not None and not remaining):
+                meter.last = time.time()
+                meter.line()

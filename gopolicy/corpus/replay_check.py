@@ -17,8 +17,13 @@ import sys
 import time
 from dataclasses import dataclass
 
-from gopolicy.go.coords import BLACK, WHITE, to_gtp
+from sgfmill import boards as sboards
+
+from gopolicy.corpus.prepare import die_with_parent, iter_unit, plan_units
 from gopolicy.corpus.sgf import BAD_SETUP, ILLEGAL_MOVE, READ_ERROR, SkipGame, parse_game
+from gopolicy.go.board import Board, IllegalMove
+from gopolicy.go.coords import BLACK, WHITE, to_gtp
+from gopolicy.progress import format_duration
 
 _SGFMILL_CODE = {None: 0, "b": 1, "w": 2}
 _COLOUR = {BLACK: "b", WHITE: "w"}
@@ -49,10 +54,6 @@ def _diff(ours: list[int], theirs: list[int], size: int) -> str:
 def check_game(data, name: str = "") -> GameCheck:
     """Replay one SGF on both boards (``data``: bytes, None when unreadable, or
     the :class:`SkipGame` that kept the file from being read)."""
-    from sgfmill import boards as sboards
-
-    from gopolicy.go.board import Board, IllegalMove
-
     if data is None:
         return GameCheck(name, "skip", READ_ERROR)
     if isinstance(data, SkipGame):
@@ -61,81 +62,99 @@ def check_game(data, name: str = "") -> GameCheck:
         game = parse_game(data, name)
     except SkipGame as exc:
         return GameCheck(name, "skip", exc.reason, exc.detail)
-    size = game.size
-    n = size * size
-    ours = Board(size, komi=game.komi)
-    theirs = sboards.Board(size)
-    their_ko = -1          # sgfmill's simple-ko point, forbidden to their_ko_colour
-    their_ko_colour = 0
-    number = 0
-    compared = 0
+    pair = _BoardPair(game, name)
     for ev in game.events:
-        if ev[0] == "setup":
-            _, bp, wp, ep = ev
-            legal = theirs.apply_setup([divmod(p, size) for p in bp], [divmod(p, size) for p in wp],
-                                       [divmod(p, size) for p in ep])
-            if not legal:
-                return GameCheck(name, "skip", BAD_SETUP,
-                                 f"bad setup before move {number + 1} (sgfmill: string without liberties)",
-                                 compared)
-            ours.setup(bp, wp, ep)
-            their_ko = -1
-            a, b = ours.stones.tolist(), _their_grid(theirs)
-            if a != b:
-                return GameCheck(name, "disagree", "board after setup", _diff(a, b, size),
-                                 compared, number)
-            continue
-        _, color, mv = ev
-        number += 1
-        if mv == n:                                     # pass
-            ours.play(mv, color)
-            their_ko = -1
-            compared += 1
-            continue
-        # sgfmill's independent verdict on legality
+        verdict = pair.setup(*ev[1:]) if ev[0] == "setup" else pair.move(ev[1], ev[2])
+        if verdict is not None:
+            return verdict
+    return GameCheck(name, "agree", moves=pair.compared)
+
+
+class _BoardPair:
+    """Our Board and sgfmill's replaying one game side by side; :meth:`setup` and
+    :meth:`move` return the game's verdict when it is decided, else None."""
+
+    def __init__(self, game, name: str):
+        self.name, self.size = name, game.size
+        self.ours = Board(game.size, komi=game.komi)
+        self.theirs = sboards.Board(game.size)
+        self.their_ko = -1          # sgfmill's simple-ko point, forbidden to their_ko_colour
+        self.their_ko_colour = 0
+        self.number = 0             # moves played (passes count)
+        self.compared = 0           # moves compared
+
+    def skip(self, reason: str, detail: str) -> GameCheck:
+        return GameCheck(self.name, "skip", reason, detail, self.compared)
+
+    def disagree(self, reason: str, detail: str) -> GameCheck:
+        return GameCheck(self.name, "disagree", reason, detail, self.compared, self.number)
+
+    def setup(self, bp, wp, ep) -> GameCheck | None:
+        size = self.size
+        legal = self.theirs.apply_setup([divmod(p, size) for p in bp], [divmod(p, size) for p in wp],
+                                        [divmod(p, size) for p in ep])
+        if not legal:
+            return self.skip(BAD_SETUP, f"bad setup before move {self.number + 1} "
+                                        "(sgfmill: string without liberties)")
+        self.ours.setup(bp, wp, ep)
+        self.their_ko = -1
+        a, b = self.ours.stones.tolist(), _their_grid(self.theirs)
+        if a != b:
+            return self.disagree("board after setup", _diff(a, b, size))
+        return None
+
+    def move(self, color: int, mv: int) -> GameCheck | None:
+        self.number += 1
+        number, size = self.number, self.size
+        if mv == size * size:                           # pass
+            self.ours.play(mv, color)
+            self.their_ko = -1
+            self.compared += 1
+            return None
         r, c = divmod(mv, size)
+        # sgfmill's independent verdict on legality
         why_theirs = None
-        if theirs.board[r][c] is not None:
+        if self.theirs.board[r][c] is not None:
             why_theirs = "occupied"
-        elif mv == their_ko and color == their_ko_colour:
+        elif mv == self.their_ko and color == self.their_ko_colour:
             why_theirs = "ko"
         try:
-            ours.play(mv, color)
+            self.ours.play(mv, color)
             ok_ours, why_ours = True, ""
         except IllegalMove as exc:
             ok_ours, why_ours = False, str(exc)
         if why_theirs is None:
-            trial = theirs.copy() if not ok_ours else theirs
-            ko = trial.play(r, c, _COLOUR[color])
-            if trial.board[r][c] is None:               # self-capture
-                why_theirs = "suicide"
-                if ok_ours:
-                    return GameCheck(name, "disagree", "legality",
-                                     f"move {number} {to_gtp(mv, size)}: ours legal, sgfmill suicide",
-                                     compared, number)
-            elif ok_ours:
-                their_ko = -1 if ko is None else ko[0] * size + ko[1]
-                their_ko_colour = 3 - color
+            why_theirs = self._their_play(r, c, color, ok_ours)
         if not ok_ours:
             if why_theirs:
-                return GameCheck(name, "skip", ILLEGAL_MOVE,
-                                 f"illegal move at {number} ({why_ours}; sgfmill: {why_theirs})",
-                                 compared)
-            return GameCheck(name, "disagree", "legality",
-                             f"move {number}: ours illegal ({why_ours}), sgfmill legal", compared, number)
+                return self.skip(ILLEGAL_MOVE,
+                                 f"illegal move at {number} ({why_ours}; sgfmill: {why_theirs})")
+            return self.disagree("legality", f"move {number}: ours illegal ({why_ours}), sgfmill legal")
         if why_theirs:
-            return GameCheck(name, "disagree", "legality",
-                             f"move {number} {to_gtp(mv, size)}: ours legal, sgfmill {why_theirs}",
-                             compared, number)
-        compared += 1
-        a, b = ours.stones.tolist(), _their_grid(theirs)
+            return self.disagree("legality",
+                                 f"move {number} {to_gtp(mv, size)}: ours legal, sgfmill {why_theirs}")
+        self.compared += 1
+        return self._compare()
+
+    def _their_play(self, r: int, c: int, color: int, ok_ours: bool) -> str | None:
+        """Play the move on sgfmill's board (a copy when ours refused it): "suicide"
+        when the stone is captured at once, else None (and their ko point follows)."""
+        trial = self.theirs.copy() if not ok_ours else self.theirs
+        ko = trial.play(r, c, _COLOUR[color])
+        if trial.board[r][c] is None:                   # self-capture
+            return "suicide"
+        if ok_ours:
+            self.their_ko = -1 if ko is None else ko[0] * self.size + ko[1]
+            self.their_ko_colour = 3 - color
+        return None
+
+    def _compare(self) -> GameCheck | None:
+        a, b = self.ours.stones.tolist(), _their_grid(self.theirs)
         if a != b:
-            return GameCheck(name, "disagree", "board", f"move {number}: {_diff(a, b, size)}",
-                             compared, number)
-        if ours.ko != their_ko:
-            return GameCheck(name, "disagree", "ko",
-                             f"move {number}: ko ours={ours.ko} sgfmill={their_ko}", compared, number)
-    return GameCheck(name, "agree", moves=compared)
+            return self.disagree("board", f"move {self.number}: {_diff(a, b, self.size)}")
+        if self.ours.ko != self.their_ko:
+            return self.disagree("ko", f"move {self.number}: ko ours={self.ours.ko} sgfmill={self.their_ko}")
+        return None
 
 
 # ---------------------------------------------------------------- driver
@@ -144,20 +163,16 @@ MAX_MISMATCHES_PER_CHUNK = 20
 
 
 def _init_worker(counters, parent: int):
-    from gopolicy.corpus.prepare import _die_with_parent
-
     global _COUNTERS
     _COUNTERS = counters
-    _die_with_parent(parent)
+    die_with_parent(parent)
 
 
 def _check_chunk(unit) -> dict:
-    from gopolicy.corpus.prepare import _iter_unit
-
     out = {"games": 0, "agree": 0, "disagree": 0, "moves": 0, "skipped": {},
            "mismatches": [], "skipped_files": []}
     pending = [0, 0]
-    for name, data in _iter_unit(unit):
+    for name, data in iter_unit(unit):
         res = check_game(data, name)
         out["games"] += 1
         out["moves"] += res.moves
@@ -192,9 +207,6 @@ def run_check(paths: list[str], workers: int | None = None, limit: int | None = 
               chunk: int = 200, progress: bool = True, log=sys.stderr,
               interval: float = 10.0) -> dict:
     """Check every game under ``paths``; returns the totals (see :func:`_check_chunk`)."""
-    from gopolicy.corpus.prepare import plan_units
-    from gopolicy.progress import format_duration
-
     workers = max(1, workers or os.cpu_count() or 1)
     t0 = time.time()
     input_skips: list = []        # unreadable archives, members over the size cap

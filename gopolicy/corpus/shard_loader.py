@@ -20,7 +20,8 @@ import sys
 import numpy as np
 
 from gopolicy.corpus.batches import Batch, group_by_symmetry, on_accelerator, to_device
-from gopolicy.corpus.epoch_order import BlockOrder, FeistelPermutation, _key, slot_symmetries
+from gopolicy.corpus.feed_workers import make_loader, next_item, stop
+from gopolicy.corpus.epoch_order import BlockOrder, FeistelPermutation, mix_key, slot_symmetries
 from gopolicy.corpus.packing import packed_size
 from gopolicy.corpus.shard_format import META_DTYPE, ShardError
 from gopolicy.corpus.shard_set import ShardSet
@@ -85,7 +86,7 @@ class ShardLoader:
     # -- order ------------------------------------------------------------
     def _permutation(self, epoch: int):
         if self._perm_epoch != (epoch, self.block, self.chunk_blocks, self.seed):
-            n, key = len(self.shards), _key(self.seed, epoch, 1)
+            n, key = len(self.shards), mix_key(self.seed, epoch, 1)
             self._perm = (FeistelPermutation(n, key) if self.block == 1
                           else BlockOrder(n, key, self.block, self.chunk_blocks))
             self._perm_epoch = (epoch, self.block, self.chunk_blocks, self.seed)
@@ -98,7 +99,7 @@ class ShardLoader:
 
     def _symmetries(self, epoch: int, slots: np.ndarray) -> np.ndarray:
         if self.augment:
-            return slot_symmetries(slots, _key(self.seed, epoch, 2))
+            return slot_symmetries(slots, mix_key(self.seed, epoch, 2))
         return np.zeros(len(slots), dtype=np.int64)
 
     def indices(self, epoch: int, step: int):
@@ -137,7 +138,8 @@ class ShardLoader:
                     from concurrent.futures import ThreadPoolExecutor
                     self._pool = ThreadPoolExecutor(1, thread_name_prefix="gopolicy-shards")
                 self._pending.clear()  # a stale prefetch (after a seek) is simply dropped
-                order = BlockOrder(len(self.shards), _key(self.seed, nxt[0], 1), self.block, self.chunk_blocks)
+                order = BlockOrder(len(self.shards), mix_key(self.seed, nxt[0], 1), self.block,
+                                   self.chunk_blocks)
                 self._pending[nkey] = self._pool.submit(self._read_chunk, order, nxt[1])
         return self._chunks[key]
 
@@ -178,8 +180,6 @@ class ShardLoader:
                            block=self.block, chunk_blocks=self.chunk_blocks, prefetch=False)
 
     def _next_from_workers(self):
-        from gopolicy.corpus.feed_workers import make_loader, next_item
-
         if self._feed is None:
             first = self.epoch * self.steps_per_epoch + self.step
             dl = make_loader(_StepBatches(self._clone(), grouped=on_accelerator(self.device)),
@@ -193,8 +193,6 @@ class ShardLoader:
         return item
 
     def _stop_workers(self) -> None:
-        from gopolicy.corpus.feed_workers import stop
-
         stop(self._feed)
         self._feed = None
 

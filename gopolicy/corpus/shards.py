@@ -12,12 +12,12 @@ The reader is split by job:
 * :mod:`gopolicy.corpus.synthetic`: small shards for tests and benchmarks.
 """
 from gopolicy.corpus.batches import Batch, group_by_symmetry, model_input, to_device
-from gopolicy.corpus.epoch_order import BlockOrder, FeistelPermutation, _key, slot_symmetries
+from gopolicy.corpus.epoch_order import BlockOrder, FeistelPermutation, mix_key, slot_symmetries
 from gopolicy.corpus.shard_format import META_DTYPE, ShardError, read_manifest
 from gopolicy.corpus.shard_loader import ShardLoader, eval_indices, iter_eval_batches
 from gopolicy.corpus.shard_set import ShardSet
 from gopolicy.corpus.synthetic import write_synthetic_shards
 
 __all__ = ["Batch", "BlockOrder", "FeistelPermutation", "META_DTYPE", "ShardError", "ShardLoader", "ShardSet",
-           "_key", "eval_indices", "group_by_symmetry", "iter_eval_batches", "model_input", "read_manifest",
-           "slot_symmetries", "to_device", "write_synthetic_shards"]
+           "eval_indices", "group_by_symmetry", "iter_eval_batches", "mix_key", "model_input",
+           "read_manifest", "slot_symmetries", "to_device", "write_synthetic_shards"]

@@ -28,11 +28,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gopolicy.corpus import sgf as sgf_mod
 from gopolicy.corpus import shard_format as sf
 from gopolicy.corpus.batches import Batch, group_by_symmetry, on_accelerator, to_device
+from gopolicy.corpus.feed_workers import FeedError, make_loader, next_item, stop
 from gopolicy.corpus.packing import pack_planes, packed_size
+from gopolicy.corpus.sgf import parse_game, replay
+from gopolicy.corpus.sgf_sources import (SkipGame, clean_name, expand_inputs, iter_archive, read_file_capped,
+                                         source_of)
+from gopolicy.corpus.shard_loader import eval_indices
+from gopolicy.go.board import Board
 from gopolicy.go.coords import pass_move
+from gopolicy.go.features import PlaneWriter
 
 BOARD_SIZE = 19
 NUM_PLANES = 48
@@ -48,7 +54,7 @@ def input_groups(inputs) -> list[tuple[str, str | list[str]]]:
     loose files grouped by folder, in the order the folders first appear."""
     groups: list = []
     loose: dict[str, list[str]] = {}
-    for kind, path in sgf_mod.expand_inputs([os.fspath(p) for p in inputs]):
+    for kind, path in expand_inputs([os.fspath(p) for p in inputs]):
         if kind == "archive":
             groups.append(("archive", path))
             continue
@@ -62,8 +68,8 @@ def input_groups(inputs) -> list[tuple[str, str | list[str]]]:
 
 def _read_file(path: str, on_skip):
     try:
-        return sgf_mod.read_file_capped(path)
-    except sgf_mod.SkipGame as exc:   # too large, unreadable: counted, not fatal
+        return read_file_capped(path)
+    except SkipGame as exc:   # too large, unreadable: counted, not fatal
         on_skip(exc.reason, f"{path}: {exc.detail}")
     return None
 
@@ -75,14 +81,14 @@ def iter_games(groups, on_skip, names_only: bool = False, want=None):
     gid = 0
     for kind, what in groups:
         if kind == "archive":
-            for name, data in sgf_mod.iter_archive(what, names_only=names_only, on_skip=on_skip):
+            for name, data in iter_archive(what, names_only=names_only, on_skip=on_skip):
                 yield gid, name, data
                 gid += 1
         else:
             for path in what:
                 data = None if names_only or (want is not None and not want(gid)) else _read_file(path, on_skip)
                 if data is not None or names_only:
-                    yield gid, sgf_mod.clean_name(path), data
+                    yield gid, clean_name(path), data
                 gid += 1
 
 
@@ -112,7 +118,7 @@ def plan_stream(inputs) -> StreamPlan:
     seen: set[str] = set()
     games = 0
     for _gid, name, _ in iter_games(groups, on_skip, names_only=True):
-        s = sgf_mod.source_of(name)
+        s = source_of(name)
         if s not in seen:
             seen.add(s)
             sources.append(s)
@@ -133,8 +139,6 @@ class GameEncoder:
     is a target, the planes are those of the position before it."""
 
     def __init__(self, source_index: dict[str, int], num_planes: int = NUM_PLANES):
-        from gopolicy.go.features import PlaneWriter
-
         self.writer = PlaneWriter(BOARD_SIZE)
         self.source_index = source_index
         self.colour_plane = num_planes > NUM_PLANES
@@ -142,14 +146,14 @@ class GameEncoder:
         self.pmove = pass_move(BOARD_SIZE)
 
     def parse(self, name: str, data: bytes):
-        return sgf_mod.parse_game(data, name)
+        return parse_game(data, name)
 
     def encode(self, game, gid: int, name: str):
         """``(packed (k, bytes), meta (k,))``; raises SkipGame for a bad game."""
         rows = []
         k = 0
-        src = self.source_index.get(sgf_mod.source_of(name), 0)
-        for board, color, mv, number in sgf_mod.replay(game):
+        src = self.source_index.get(source_of(name), 0)
+        for board, color, mv, number in replay(game):
             if mv == self.pmove:
                 continue   # passes are played, never targets
             if k >= self.buf.shape[0]:
@@ -256,83 +260,109 @@ class SGFStream:
 
         wi = get_worker_info()
         worker, workers = (wi.id, wi.num_workers) if wi is not None else (0, 1)
-        cfg, plan = self.cfg, self.plan
-        lanes = workers * cfg.world_size
-        lane = cfg.rank * workers + worker
-        rng = np.random.default_rng([cfg.seed, cfg.start_key, lane, lanes, 7])
-        enc = GameEncoder(plan.source_index)
-        nbytes_all = packed_size(enc.buf.shape[1], BOARD_SIZE * BOARD_SIZE)
-        nbytes = packed_size(cfg.num_planes, BOARD_SIZE * BOARD_SIZE)
-        if nbytes > nbytes_all:
-            raise ValueError(f"{cfg.num_planes} planes asked, the encoder makes {enc.buf.shape[1]}")
-        buf = (ShuffleBuffer(max(cfg.shuffle, cfg.batch_size), nbytes, rng) if cfg.shuffle > 1
-               else ShuffleBuffer(cfg.batch_size, nbytes, None))
-        counts: dict[str, int] = {}
+        yield from _Lane(self.plan, self.cfg, worker, workers).batches()
 
-        def count(reason, detail=None):
-            counts[reason] = counts.get(reason, 0) + 1
 
-        def archive_skip(reason, detail):
-            if lane == 0:  # every lane reads every archive: one counts its faults
-                count(reason)
+class _Lane:
+    """One worker's share of an :class:`SGFStream`: worker ``w`` of ``N`` on rank
+    ``r`` of ``W`` is lane ``r*N + w`` of ``N*W``. Holds the lane's encoder,
+    shuffle buffer, counts since the last batch and resume key."""
 
-        state = {"games": 0, "positions": 0, "key": cfg.start_key, "total": 0}
+    def __init__(self, plan: StreamPlan, cfg: StreamConfig, worker: int, workers: int):
+        self.plan, self.cfg = plan, cfg
+        self.lanes = workers * cfg.world_size
+        self.lane = cfg.rank * workers + worker
+        self.rng = np.random.default_rng([cfg.seed, cfg.start_key, self.lane, self.lanes, 7])
+        self.enc = GameEncoder(plan.source_index)
+        nbytes_all = packed_size(self.enc.buf.shape[1], BOARD_SIZE * BOARD_SIZE)
+        self.nbytes = packed_size(cfg.num_planes, BOARD_SIZE * BOARD_SIZE)
+        if self.nbytes > nbytes_all:
+            raise ValueError(f"{cfg.num_planes} planes asked, the encoder makes {self.enc.buf.shape[1]}")
+        self.buf = (ShuffleBuffer(max(cfg.shuffle, cfg.batch_size), self.nbytes, self.rng) if cfg.shuffle > 1
+                    else ShuffleBuffer(cfg.batch_size, self.nbytes, None))
+        self.counts: dict[str, int] = {}
+        self.games = self.positions = 0     # since the last batch
+        self.total = 0                      # games used by this lane
+        self.key = cfg.start_key            # resume key of the game being read
 
-        def batch(packed, meta):
-            sym = (rng.integers(0, 8, len(meta)) if cfg.augment else np.zeros(len(meta), np.int64))
-            if cfg.grouped:
-                packed, meta, sym = group_by_symmetry(packed, meta, sym)
-            oldest = buf.oldest()
-            info = {"worker": lane, "key": state["key"] if oldest is None else min(oldest, state["key"]),
-                    "games": state["games"], "positions": state["positions"], "skipped": dict(counts)}
-            state["games"] = state["positions"] = 0
-            counts.clear()
-            return np.ascontiguousarray(packed), meta, sym, info
+    def count(self, reason, detail=None) -> None:
+        self.counts[reason] = self.counts.get(reason, 0) + 1
 
-        def drain_ready():
-            # a full buffer hands out a batch for every batch_size new positions
-            while buf.count >= buf.capacity and buf.count >= cfg.batch_size:
-                yield batch(*buf.take(cfg.batch_size))
+    def archive_skip(self, reason, detail) -> None:
+        if self.lane == 0:  # every lane reads every archive: one counts its faults
+            self.count(reason)
 
-        games = plan.games
-        start_epoch, start_game = divmod(cfg.start_key, games)
+    def batches(self):
+        """Host batches, epoch after epoch from the start key; a finite stream ends
+        with what is left in the buffer, in random order."""
+        cfg = self.cfg
+        start_epoch, start_game = divmod(cfg.start_key, self.plan.games)
         epoch = start_epoch
         while cfg.epochs is None or epoch < cfg.epochs:
-            used = state["total"]
-            def mine(g, epoch=epoch):
-                return g % lanes == lane and (epoch != start_epoch or g >= start_game)
-
-            for gid, name, data in iter_games(plan.groups, archive_skip, want=mine):
-                if not mine(gid):
-                    continue
-                key = epoch * games + gid
-                state["key"] = key
-                try:
-                    game = enc.parse(name, data)
-                    if sf.split_of(sf.game_hash(game), cfg.val_fraction, cfg.test_fraction) != cfg.split:
-                        count(HELD_OUT)
-                        continue
-                    packed, meta = enc.encode(game, gid, name)
-                except sgf_mod.SkipGame as exc:
-                    count(exc.reason)
-                    continue
-                state["games"] += 1
-                state["total"] += 1
-                state["positions"] += len(meta)
-                packed = packed[:, :nbytes]
-                i = 0
-                while i < len(meta):
-                    n = min(buf.free(), len(meta) - i)
-                    buf.add(packed[i:i + n], meta[i:i + n], key)
-                    i += n
-                    yield from drain_ready()
-                state["key"] = key + 1   # this game is all in the buffer now
-            if state["total"] == used and not (epoch == start_epoch and start_game):
+            used = self.total
+            yield from self.epoch(epoch, start_game if epoch == start_epoch else 0)
+            if self.total == used and not (epoch == start_epoch and start_game):
                 break   # a whole epoch without a game of this split for this lane: it has nothing to give
             epoch += 1
-        # finite stream: hand out what is left, in random order
-        while buf.count >= cfg.batch_size or (buf.count and not cfg.drop_last):
-            yield batch(*buf.take(cfg.batch_size))
+        while self.buf.count >= cfg.batch_size or (self.buf.count and not cfg.drop_last):
+            yield self.batch(*self.buf.take(cfg.batch_size))
+
+    def epoch(self, epoch: int, first_game: int):
+        """The batches that fill up while this lane's games of one epoch (from
+        ``first_game`` on) go into the buffer."""
+        def mine(g):
+            return g % self.lanes == self.lane and g >= first_game
+
+        for gid, name, data in iter_games(self.plan.groups, self.archive_skip, want=mine):
+            if not mine(gid):
+                continue
+            key = epoch * self.plan.games + gid
+            self.key = key
+            encoded = self.encode(gid, name, data)
+            if encoded is None:
+                continue
+            packed, meta = encoded
+            i = 0
+            while i < len(meta):
+                n = min(self.buf.free(), len(meta) - i)
+                self.buf.add(packed[i:i + n], meta[i:i + n], key)
+                i += n
+                yield from self.drain_ready()
+            self.key = key + 1   # this game is all in the buffer now
+
+    def encode(self, gid: int, name: str, data):
+        """``(packed, meta)`` of a game of this lane's split, or None (a game held
+        out or skipped: counted)."""
+        cfg = self.cfg
+        try:
+            game = self.enc.parse(name, data)
+            if sf.split_of(sf.game_hash(game), cfg.val_fraction, cfg.test_fraction) != cfg.split:
+                self.count(HELD_OUT)
+                return None
+            packed, meta = self.enc.encode(game, gid, name)
+        except SkipGame as exc:
+            self.count(exc.reason)
+            return None
+        self.games += 1
+        self.total += 1
+        self.positions += len(meta)
+        return packed[:, :self.nbytes], meta
+
+    def drain_ready(self):
+        # a full buffer hands out a batch for every batch_size new positions
+        while self.buf.count >= self.buf.capacity and self.buf.count >= self.cfg.batch_size:
+            yield self.batch(*self.buf.take(self.cfg.batch_size))
+
+    def batch(self, packed, meta):
+        sym = (self.rng.integers(0, 8, len(meta)) if self.cfg.augment else np.zeros(len(meta), np.int64))
+        if self.cfg.grouped:
+            packed, meta, sym = group_by_symmetry(packed, meta, sym)
+        oldest = self.buf.oldest()
+        info = {"worker": self.lane, "key": self.key if oldest is None else min(oldest, self.key),
+                "games": self.games, "positions": self.positions, "skipped": dict(self.counts)}
+        self.games = self.positions = 0
+        self.counts.clear()
+        return np.ascontiguousarray(packed), meta, sym, info
 
 
 # ---------------------------------------------------------------------------
@@ -365,8 +395,6 @@ class SGFLoader:
         self.board_size = BOARD_SIZE
 
     def _start(self):
-        from gopolicy.corpus.feed_workers import make_loader
-
         if self.workers > 0:
             warm_up()  # compile (or load) the kernels once, before the workers fork
         ds = SGFStream(self.plan, self.cfg)
@@ -374,8 +402,6 @@ class SGFLoader:
         self._feed = (dl, iter(dl))
 
     def next_host(self):
-        from gopolicy.corpus.feed_workers import FeedError, next_item
-
         if self._feed is None:
             self._start()
         try:
@@ -432,17 +458,12 @@ class SGFLoader:
         self.stats = {k: (dict(v) if isinstance(v, dict) else v) for k, v in state.get("stats", self.stats).items()}
 
     def close(self) -> None:
-        from gopolicy.corpus.feed_workers import stop
-
         stop(self._feed)
         self._feed = None
 
 
 def warm_up() -> None:
     """Run the plane encoder once in this process (numba compiles or loads its cache)."""
-    from gopolicy.go.board import Board
-    from gopolicy.go.features import PlaneWriter
-
     PlaneWriter(BOARD_SIZE)(Board(BOARD_SIZE), 1)
 
 
@@ -498,8 +519,6 @@ def collect_split(plan: StreamPlan, split: str = "val", *, workers: int = 1, val
     """Every position of the games in ``split`` (one pass over the inputs, in
     workers), sorted by (game, move); ``max_positions`` keeps that many spread
     evenly, as evaluation on shards does."""
-    from gopolicy.corpus.shard_loader import eval_indices
-
     loader = SGFLoader(plan, 1024, workers=workers, augment=False, shuffle=1, split=split, epochs=1,
                        val_fraction=val_fraction, test_fraction=test_fraction)
     loader.cfg.drop_last = False

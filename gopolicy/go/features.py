@@ -27,8 +27,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from gopolicy.go.board import zobrist_table
 from gopolicy.go.ladders import canonical_rank, ladder_capture_move, ladder_escape_move
-from gopolicy.go.rules_kernels import EMPTY, analyze_moves, is_eye, label_strings
+from gopolicy.go.rules_kernels import EMPTY, Strings, analyze_moves, is_eye, label_strings, neighbour_tables
+from gopolicy.go.symmetry import point_map
 
 NUM_PLANES = 48
 # Extended Data Table 3 ablations use the first k planes.
@@ -100,10 +102,6 @@ class PlaneWriter:
     """Reusable scratch space for computing planes of many positions of one size."""
 
     def __init__(self, size: int = 19):
-        from gopolicy.go.board import zobrist_table
-        from gopolicy.go.rules_kernels import Strings, neighbour_tables
-        from gopolicy.go.symmetry import point_map
-
         self.size = size
         n = size * size
         self.nbr, self.diag = neighbour_tables(size)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from gopolicy.go.rules_kernels import EMPTY, play_stone, string_liberties
+from gopolicy.go.rules_kernels import EMPTY, flood_string, play_stone, string_liberties
 
 MAX_DEPTH = 100   # plies: a ladder across a 19x19 board takes ~60
 NODE_BUDGET = 300     # positions per read; a real ladder to the edge needs ~120
@@ -62,58 +62,31 @@ def _sort_by_rank(moves, nm, rank):
 
 
 @njit(cache=True)
-def _mark_string(stones, nbr, p0, seen):
-    """Set seen[] on every stone of the string at p0 (so it is examined once)."""
-    col = stones[p0]
-    stack = np.empty(stones.shape[0], np.int32)
-    stack[0] = p0
-    seen[p0] = 1
-    top = 1
-    while top > 0:
-        top -= 1
-        p = stack[top]
-        for k in range(4):
-            q = nbr[p, k]
-            if q >= 0 and not seen[q] and stones[q] == col:
-                seen[q] = 1
-                stack[top] = q
-                top += 1
-
-
-@njit(cache=True)
 def _atari_captures(stones, nbr, d, out):
     """Liberties of attacking strings in atari that touch the defender string at d."""
     n = stones.shape[0]
-    col = stones[d]
-    opp = 3 - col
-    seen = np.zeros(n, np.uint8)
-    stack = np.empty(n, np.int32)
-    lib = np.empty(2, np.int32)
-    stack[0] = d
-    seen[d] = 1
-    top = 1
+    opp = 3 - stones[d]
+    mark = np.zeros(n, np.int32)     # 1: the defender string and its liberties; 2+: one attacker string each
+    pts = np.empty(n, np.int32)
+    opp_pts = np.empty(n, np.int32)
+    lib = np.empty(1, np.int32)
+    size, _ = flood_string(stones, nbr, d, mark, 1, pts, lib[:0], n + 1)
+    stamp = 1
     nout = 0
-    while top > 0:
-        top -= 1
-        p = stack[top]
+    for i in range(size):
         for k in range(4):
-            q = nbr[p, k]
-            if q < 0 or seen[q]:
+            q = nbr[pts[i], k]
+            if q < 0 or stones[q] != opp or mark[q] != 0:
                 continue
-            if stones[q] == col:
-                seen[q] = 1
-                stack[top] = q
-                top += 1
-            elif stones[q] == opp:
-                if string_liberties(stones, nbr, q, 2, lib) == 1:
-                    dup = False
-                    for i in range(nout):
-                        if out[i] == lib[0]:
-                            dup = True
-                    if not dup and nout < out.shape[0]:
-                        out[nout] = lib[0]
-                        nout += 1
-                _mark_string(stones, nbr, q, seen)
+            stamp += 1      # each attacking string is examined once
+            if flood_string(stones, nbr, q, mark, stamp, opp_pts, lib, n + 1)[1] == 1:
+                dup = False
+                for j in range(nout):
+                    if out[j] == lib[0]:
+                        dup = True
+                if not dup and nout < out.shape[0]:
+                    out[nout] = lib[0]
+                    nout += 1
     return nout
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gopolicy.go.coords import BLACK, WHITE, to_gtp
+from gopolicy.go.coords import BLACK, COLOR_NAMES, WHITE, to_gtp
 
 WOOD = np.array([220, 179, 92], np.float32)
 LINE = np.array([40, 30, 20], np.float32)
@@ -45,8 +45,6 @@ def ansi(board, last_move: int | None = None, header: bool = True) -> str:
     text = str(board)
     if not header:
         return text
-    from gopolicy.go.coords import COLOR_NAMES
-
     status = f"move {board.move_count}, {COLOR_NAMES[board.to_move]} to play, komi {board.komi:g}"
     if board.moves:
         color, mv = board.moves[-1]

@@ -45,6 +45,43 @@ def neighbour_tables(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
+def flood_string(stones, nbr, p0, mark, stamp, points, libs, max_libs):
+    """The string of stones at p0 and its liberties: the one flood fill of every kernel.
+
+    The stones go to ``points[:size]`` in the order found (p0 first; the list is the work
+    queue too), each liberty once to ``libs`` while it has room, and every point reached gets
+    ``mark[q] = stamp`` (``mark`` must hold no ``stamp`` on the string or its liberties
+    beforehand). The fill stops as soon as ``max_libs`` liberties are found (``size`` then
+    counts the stones reached so far). Returns ``(size, liberties)``.
+    """
+    col = stones[p0]
+    mark[p0] = stamp
+    points[0] = p0
+    size = 1
+    head = 0
+    nl = 0
+    while head < size:
+        p = points[head]
+        head += 1
+        for k in range(4):
+            q = nbr[p, k]
+            if q < 0 or mark[q] == stamp:
+                continue
+            if stones[q] == col:
+                mark[q] = stamp
+                points[size] = q
+                size += 1
+            elif stones[q] == EMPTY:
+                mark[q] = stamp
+                if nl < libs.shape[0]:
+                    libs[nl] = q
+                nl += 1
+                if nl >= max_libs:
+                    return size, nl
+    return size, nl
+
+
+@njit(cache=True)
 def label_strings(stones, nbr, sid, size_of, libs_of, order, start, lib_list, lib_start):
     """Label every string of stones; fill per-string size, liberty count and lists.
 
@@ -62,31 +99,15 @@ def label_strings(stones, nbr, sid, size_of, libs_of, order, start, lib_list, li
     for p0 in range(n):
         if stones[p0] == EMPTY or sid[p0] >= 0:
             continue
-        col = stones[p0]
         start[ns] = top
         lib_start[ns] = nlib
-        sid[p0] = ns
-        order[top] = p0
-        head = top
-        top += 1
-        while head < top:
-            p = order[head]
-            head += 1
-            for k in range(4):
-                q = nbr[p, k]
-                if q < 0:
-                    continue
-                if stones[q] == col:
-                    if sid[q] < 0:
-                        sid[q] = ns
-                        order[top] = q
-                        top += 1
-                elif stones[q] == EMPTY and stamp[q] != ns:
-                    stamp[q] = ns
-                    lib_list[nlib] = q
-                    nlib += 1
-        size_of[ns] = top - start[ns]
-        libs_of[ns] = nlib - lib_start[ns]
+        size, nl = flood_string(stones, nbr, p0, stamp, ns, order[top:], lib_list[nlib:], n + 1)
+        for i in range(top, top + size):
+            sid[order[i]] = ns
+        top += size
+        nlib += nl
+        size_of[ns] = size
+        libs_of[ns] = nl
         ns += 1
     start[ns] = top
     lib_start[ns] = nlib
@@ -121,7 +142,6 @@ def analyze_moves(stones, nbr, ko, color, sid, size_of, libs_of, order, start,
     get legal=0 and zeros.
     """
     n = stones.shape[0]
-    opp = 3 - color
     mark = np.full(n, -1, np.int32)
     friend = np.empty(4, np.int32)
     caps = np.empty(4, np.int32)
@@ -132,67 +152,12 @@ def analyze_moves(stones, nbr, ko, color, sid, size_of, libs_of, order, start,
         size_after[p] = 0
         if stones[p] != EMPTY:
             continue
-        nf = 0
-        nc = 0
-        for k in range(4):
-            q = nbr[p, k]
-            if q < 0 or stones[q] == EMPTY:
-                continue
-            s = sid[q]
-            if stones[q] == color:
-                dup = False
-                for i in range(nf):
-                    if friend[i] == s:
-                        dup = True
-                if not dup:
-                    friend[nf] = s
-                    nf += 1
-            elif stones[q] == opp and libs_of[s] == 1:
-                dup = False
-                for i in range(nc):
-                    if caps[i] == s:
-                        dup = True
-                if not dup:
-                    caps[nc] = s
-                    nc += 1
+        nf, nc = _neighbour_strings(stones, nbr, sid, libs_of, p, color, friend, caps)
         # Liberties of the merged string, counted once each via mark[] == p.
-        mark[p] = p
-        nl = 0
-        for k in range(4):
-            q = nbr[p, k]
-            if q >= 0 and stones[q] == EMPTY and mark[q] != p:
-                mark[q] = p
-                nl += 1
-        sz = 1
-        for i in range(nf):
-            s = friend[i]
-            sz += size_of[s]
-            for j in range(lib_start[s], lib_start[s + 1]):
-                q = lib_list[j]
-                if mark[q] != p:
-                    mark[q] = p
-                    nl += 1
-        ncap = 0
-        for i in range(nc):
-            s = caps[i]
-            ncap += size_of[s]
-            # A captured stone becomes a liberty if it touches the new string.
-            for j in range(start[s], start[s + 1]):
-                x = order[j]
-                for k in range(4):
-                    y = nbr[x, k]
-                    if y < 0:
-                        continue
-                    touches = y == p
-                    if not touches and stones[y] == color:
-                        for f in range(nf):
-                            if sid[y] == friend[f]:
-                                touches = True
-                    if touches:
-                        if mark[x] != p:
-                            mark[x] = p
-                            nl += 1
-                        break
+        nl, sz = _merged_liberties(stones, nbr, size_of, lib_list, lib_start, p, friend, nf,
+                                   mark)
+        ncap, nl = _freed_liberties(stones, nbr, sid, size_of, order, start, p, color,
+                                    friend, nf, caps, nc, mark, nl)
         capture[p] = ncap
         libs_after[p] = nl
         size_after[p] = sz
@@ -201,35 +166,95 @@ def analyze_moves(stones, nbr, ko, color, sid, size_of, libs_of, order, start,
 
 
 @njit(cache=True)
+def _neighbour_strings(stones, nbr, sid, libs_of, p, color, friend, caps):
+    """The ids of ``color``'s strings next to p (``friend``) and of the opponent's strings
+    next to p in atari (``caps``), each once. Returns their counts."""
+    opp = 3 - color
+    nf = 0
+    nc = 0
+    for k in range(4):
+        q = nbr[p, k]
+        if q < 0 or stones[q] == EMPTY:
+            continue
+        s = sid[q]
+        if stones[q] == color:
+            dup = False
+            for i in range(nf):
+                if friend[i] == s:
+                    dup = True
+            if not dup:
+                friend[nf] = s
+                nf += 1
+        elif stones[q] == opp and libs_of[s] == 1:
+            dup = False
+            for i in range(nc):
+                if caps[i] == s:
+                    dup = True
+            if not dup:
+                caps[nc] = s
+                nc += 1
+    return nf, nc
+
+
+@njit(cache=True)
+def _merged_liberties(stones, nbr, size_of, lib_list, lib_start, p, friend, nf, mark):
+    """``(liberties, size)`` of the string a stone at p makes with its ``friend`` strings,
+    before captures; the liberties get ``mark[] = p``."""
+    mark[p] = p
+    nl = 0
+    for k in range(4):
+        q = nbr[p, k]
+        if q >= 0 and stones[q] == EMPTY and mark[q] != p:
+            mark[q] = p
+            nl += 1
+    sz = 1
+    for i in range(nf):
+        s = friend[i]
+        sz += size_of[s]
+        for j in range(lib_start[s], lib_start[s + 1]):
+            q = lib_list[j]
+            if mark[q] != p:
+                mark[q] = p
+                nl += 1
+    return nl, sz
+
+
+@njit(cache=True)
+def _freed_liberties(stones, nbr, sid, size_of, order, start, p, color, friend, nf, caps, nc,
+                     mark, nl):
+    """``(stones captured, liberties)``: the strings ``caps`` a stone at p captures, and the
+    liberty count ``nl`` plus the captured stones that touch the new string."""
+    ncap = 0
+    for i in range(nc):
+        s = caps[i]
+        ncap += size_of[s]
+        # A captured stone becomes a liberty if it touches the new string.
+        for j in range(start[s], start[s + 1]):
+            x = order[j]
+            for k in range(4):
+                y = nbr[x, k]
+                if y < 0:
+                    continue
+                touches = y == p
+                if not touches and stones[y] == color:
+                    for f in range(nf):
+                        if sid[y] == friend[f]:
+                            touches = True
+                if touches:
+                    if mark[x] != p:
+                        mark[x] = p
+                        nl += 1
+                    break
+    return ncap, nl
+
+
+@njit(cache=True)
 def string_liberties(stones, nbr, p0, max_libs, libs_out):
     """Flood-fill the string at p0; store up to ``max_libs`` liberties, return the count (capped)."""
     n = stones.shape[0]
-    col = stones[p0]
     seen = np.zeros(n, np.uint8)
     stack = np.empty(n, np.int32)
-    stack[0] = p0
-    seen[p0] = 1
-    top = 1
-    nl = 0
-    while top > 0:
-        top -= 1
-        p = stack[top]
-        for k in range(4):
-            q = nbr[p, k]
-            if q < 0 or seen[q]:
-                continue
-            if stones[q] == col:
-                seen[q] = 1
-                stack[top] = q
-                top += 1
-            elif stones[q] == EMPTY:
-                seen[q] = 1
-                if nl < max_libs:
-                    libs_out[nl] = q
-                nl += 1
-                if nl >= max_libs:
-                    return nl
-    return nl
+    return flood_string(stones, nbr, p0, seen, 1, stack, libs_out[:max_libs], max_libs)[1]
 
 
 @njit(cache=True)

@@ -24,35 +24,14 @@ from numba import njit
 
 from gopolicy.go.board import Board
 from gopolicy.go.coords import BLACK, EMPTY
-from gopolicy.go.rules_kernels import Strings, area_count, is_eye, play_stone
+from gopolicy.go.rules_kernels import Strings, area_count, flood_string, is_eye, play_stone
 
 
 @njit(cache=True)
 def _libs_size(stones, nbr, p0, mark, stamp, stack):
     """(liberties capped at 2, size) of the string at p0; ``mark`` must hold no ``stamp``."""
-    col = stones[p0]
-    mark[p0] = stamp
-    stack[0] = p0
-    top = 1
-    size = 0
-    libs = 0
-    while top > 0:
-        top -= 1
-        p = stack[top]
-        size += 1
-        for k in range(4):
-            q = nbr[p, k]
-            if q < 0 or mark[q] == stamp:
-                continue
-            if stones[q] == col:
-                mark[q] = stamp
-                stack[top] = q
-                top += 1
-            elif stones[q] == EMPTY:
-                mark[q] = stamp
-                if libs < 2:
-                    libs += 1
-    return libs, size
+    size, libs = flood_string(stones, nbr, p0, mark, stamp, stack, stack[:0], stones.shape[0] + 1)
+    return min(libs, 2), size
 
 
 @njit(cache=True)

@@ -6,9 +6,12 @@ fastest precision that trains this network correctly there:
 * CUDA: bf16 autocast where the GPU supports it (Ampere and later), else fp16
   autocast with a ``GradScaler``; channels_last; pinned host memory and
   non-blocking copies; ``cudnn.benchmark``.
-* CPU: channels_last (oneDNN); bf16 autocast when the CPU runs bf16
-  convolutions natively (AMX / AVX512-BF16; probed once with a tiny conv), else
-  fp32.
+* CPU: channels_last (oneDNN); for training, bf16 autocast when the CPU runs
+  bf16 convolutions natively (AMX / AVX512-BF16; probed once with a tiny conv),
+  else fp32. For inference (``inference=True``: the engine, matches, the env)
+  "auto" is fp32 on every CPU, so that the same position gives the same move on
+  every machine: bf16 changed the bundled network's move in 3 of 400 held-out
+  positions for 0.7 ms a move (``scripts/precision_check.py``, Xeon with AMX).
 
 ``--device cpu|cuda|cuda:N|auto`` and ``--precision auto|fp32|bf16|fp16``
 override the choice. Everything else (training, evaluation, benchmarks, the GTP
@@ -126,10 +129,12 @@ def parse_device(requested: str | None) -> torch.device:
     raise ValueError(f"unknown device {requested!r}: expected cpu, cuda, cuda:N or auto")
 
 
-def select_device(requested: str | None = None, precision: str | None = "auto") -> DeviceConfig:
+def select_device(requested: str | None = None, precision: str | None = "auto",
+                  inference: bool = False) -> DeviceConfig:
     """Device and precision for ``requested`` (``None``/"auto", "cpu", "cuda", "cuda:N").
 
-    ``precision`` "auto" picks the fastest safe one (see the module docstring);
+    ``precision`` "auto" picks the fastest safe one (see the module docstring; with
+    ``inference`` on a CPU, fp32: the same moves on every CPU);
     "fp32", "bf16" or "fp16" force it (fp16 on the CPU is refused: no speed-up
     and no loss scaling there).
     """
@@ -151,7 +156,7 @@ def select_device(requested: str | None = None, precision: str | None = "auto") 
         if precision == "fp16":
             raise ValueError("fp16 autocast is not supported on the CPU; use bf16 or fp32")
         if precision == "auto":
-            amp = torch.bfloat16 if cpu_supports_bf16() else None
+            amp = torch.bfloat16 if cpu_supports_bf16() and not inference else None
         else:
             amp = torch.bfloat16 if precision == "bf16" else None
         # channels_last lets oneDNN pick its blocked conv kernels in fp32 as in

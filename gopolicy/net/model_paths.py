@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+REPO_ROOT = Path(__file__).resolve().parents[2]   # gopolicy/net/model_paths.py -> the checkout
 BUNDLED_HINT = (
     "Train one and export it (see README: `gopolicy train ...`, then the exported "
     "fp16 weights file goes to data/bundled/policy.pt), pass --model PATH to a checkpoint, "
@@ -20,9 +21,7 @@ def bundled_file(name: str, env_var: str | None = None) -> Path:
     """The default file ``name`` (it may not exist yet), by the lookup order above."""
     if env_var and os.environ.get(env_var):
         return Path(os.environ[env_var]).expanduser()
-    import gopolicy
-
-    repo = Path(gopolicy.__file__).resolve().parents[1] / "data" / "bundled" / name
+    repo = REPO_ROOT / "data" / "bundled" / name
     installed = Path(sys.prefix) / "share" / "gopolicy" / name
     return installed if not repo.is_file() and installed.is_file() else repo
 

@@ -1,7 +1,7 @@
 """A gymnasium environment for Go: ``GoEnv``, registered as ``gopolicy/Go-v0``.
 
     import gymnasium as gym
-    import gopolicy  # registers gopolicy/Go-v0
+    import gopolicy.envs  # registers gopolicy/Go-v0
 
     env = gym.make("gopolicy/Go-v0", size=9, observation="board", opponent="random")
     obs, info = env.reset(seed=0)
@@ -90,7 +90,11 @@ from gymnasium import spaces
 
 from gopolicy.go.board import Board, IllegalMove
 from gopolicy.go.coords import BLACK, COLOR_NAMES, WHITE, from_gtp, opponent, parse_color, to_gtp
+from gopolicy.go import render
 from gopolicy.go.features import planes
+from gopolicy.play.gtp_client import GtpClient, knows_command
+from gopolicy.play.network_policy import NetworkPolicy
+from gopolicy.play.peers import find_gnugo
 
 __all__ = ["GoEnv", "RESIGN"]
 
@@ -185,8 +189,6 @@ class _GtpOpponent(_Opponent):
         return str(self.client.send(cmd)).strip()
 
     def reset(self, board, rng):
-        from gopolicy.play.gtp_client import GtpClient, knows_command
-
         if self.client is None:
             self.client = GtpClient(self.command, timeout=self.timeout)
         self._send(f"boardsize {self.size}")
@@ -243,15 +245,11 @@ def _make_opponent(spec, size, komi, model, temperature, device, timeout):
         if s == "random":
             return _RandomOpponent()
         if s == "policy":
-            from gopolicy.play.network_policy import NetworkPolicy
-
             kwargs: dict[str, Any] = {"temperature": temperature, "device": device}
             if model is not None:
                 kwargs["model"] = model
             return _check_policy_size(_PolicyOpponent(NetworkPolicy(**kwargs)), size)
         if s == "gnugo":
-            from gopolicy.play.peers import find_gnugo
-
             path = find_gnugo()
             if path is None:
                 raise ValueError("opponent='gnugo': GNU Go not found (install it, e.g. apt-get install gnugo)")
@@ -478,8 +476,6 @@ class GoEnv(gym.Env):
             return None
         if self.board is None:
             raise RuntimeError("call reset() before render()")
-        from gopolicy.go import render
-
         if self.render_mode == "ansi":
             text = render.ansi(self.board)
             if self._done:

@@ -12,6 +12,10 @@ output, :class:`EngineDied` says which command it died on, with its exit code
 and (when stderr goes to a file) the tail of its log. ``timeout`` (seconds)
 bounds each reply; when it runs out the engine is killed (a late reply would
 desynchronise the stream) and :class:`GtpTimeout` is raised.
+
+:meth:`GtpClient.handshake` (``protocol_version`` with a short timeout) checks
+that a program speaks GTP at all, so a wrong command line fails within seconds
+with one line saying why; :func:`probe` does it on a fresh process and quits it.
 """
 from __future__ import annotations
 
@@ -19,8 +23,11 @@ import os
 import queue
 import shlex
 import subprocess
+import tempfile
 import threading
 import time
+
+HANDSHAKE_SECONDS = 10.0   # a GTP engine answers protocol_version at once; a slow loader needs more
 
 
 def reply_text(lines: list[str]) -> str:
@@ -55,6 +62,17 @@ class EngineDied(RuntimeError):
 
 class GtpTimeout(RuntimeError):
     """No complete reply within the timeout."""
+
+
+def _start_problem(exc: OSError, program: str) -> str:
+    """Why ``program`` could not be started, in words (not ``[Errno 2] ...``)."""
+    if isinstance(exc, FileNotFoundError):
+        if exc.filename is not None and str(exc.filename) != program:   # e.g. a missing cwd
+            return f"no such file or folder: {exc.filename}"
+        return f"no such program: {program}" + ("" if os.sep in program else " (not on the PATH)")
+    if isinstance(exc, PermissionError):
+        return f"{program} is not an executable program (permission denied)"
+    return f"{exc.strerror or exc}: {program}"
 
 
 def knows_command(client, command: str) -> bool:
@@ -100,7 +118,8 @@ class GtpClient:
         except OSError as exc:
             if self._own_log:
                 self._own_log.close()
-            raise EngineDied(f"cannot start engine {self.name!r} ({' '.join(self.argv)}): {exc}") from exc
+            raise EngineDied(f"cannot start engine {self.name!r} ({' '.join(self.argv)}): "
+                             f"{_start_problem(exc, self.argv[0])}") from exc
         self._lines: queue.Queue = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True, name=f"gtp-{self.name}")
         self._reader.start()
@@ -204,6 +223,26 @@ class GtpClient:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def handshake(self, timeout: float = HANDSHAKE_SECONDS) -> str:
+        """Check that the program speaks GTP: ``protocol_version`` must be answered
+        (``=`` or ``?``) within ``timeout`` seconds. Returns the reply ("" for ``?``).
+        Raises :class:`GtpTimeout` (the engine is killed) or :class:`EngineDied`, each
+        with a one-line message naming the command line and what to check."""
+        what = f"{self.name!r} ({' '.join(self.argv)})"
+        try:
+            return self.send("protocol_version", timeout=timeout)
+        except GtpError:
+            return ""     # a '?' is still GTP (an engine without the command)
+        except GtpTimeout:
+            raise GtpTimeout(f"{what} gave no GTP reply to 'protocol_version' within {timeout:g} s: "
+                             f"not a GTP engine (e.g. GNU Go needs --mode gtp), or one that needs "
+                             f"longer to start") from None
+        except EngineDied:
+            rc = self.proc.poll()
+            tail = self.log_tail(1)
+            raise EngineDied(f"{what} exited before answering GTP's 'protocol_version' (exit code {rc})"
+                             + (f"; its last stderr line: {tail.strip()}" if tail.strip() else "")) from None
+
     def close(self, timeout: float = 5.0) -> int | None:
         """Send ``quit``, wait, kill if needed; returns the exit code."""
         if self.closed:
@@ -248,6 +287,20 @@ class GtpClient:
                 self.proc.kill()
         except Exception:
             pass
+
+
+def probe(command, timeout: float = HANDSHAKE_SECONDS, name: str | None = None, cwd=None, env=None) -> str:
+    """Start ``command``, check it speaks GTP (:meth:`GtpClient.handshake`) and quit it.
+    Returns its ``protocol_version`` reply; raises :class:`EngineDied` (it cannot start,
+    or exits) or :class:`GtpTimeout` (no GTP reply in time), with one-line messages
+    that quote the engine's last stderr line."""
+    with tempfile.TemporaryDirectory(prefix="gtp-probe-") as tmp:
+        client = GtpClient(command, name=name, stderr=os.path.join(tmp, "stderr.log"),
+                           timeout=timeout, cwd=cwd, env=env)
+        try:
+            return client.handshake(timeout)
+        finally:
+            client.close(timeout=min(timeout, 5.0))
 
 
 class InProcessClient:

@@ -6,11 +6,9 @@ Each playout samples the network's softmax over the legal points that do not
 fill the mover's own eye, passes when none is left, and ends by two passes
 (or after ``max_moves``); it is then counted by Tromp-Taylor area.
 
-Why: over the 38 two-pass games of our GNU Go matches, the fast rollouts' count
-named GNU Go's winner in 34; in three of the four misses the rollouts called a
-big group dead (or alive) that both GNU Go and 32 network playouts judge the
-other way, and the network's dead stones there were exactly GNU Go's
-(``scripts/score_agreement.py``, see the README).
+Why: the fast rollouts' count named GNU Go's winner in 34 of 38 finished games; the
+network's playouts read three of the four misses as GNU Go does
+(``scripts/score_agreement.py``).
 """
 from __future__ import annotations
 

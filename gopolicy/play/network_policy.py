@@ -8,7 +8,9 @@ into move probabilities and moves:
   points only (simple ko and, when the board has ``superko=True``, positional
   superko, via ``board.legal_mask``); pass gets 0. With ``symmetries=8`` the 8
   rotations/reflections of the position go through the net as one batch and
-  their probabilities (mapped back) are averaged.
+  their probabilities (mapped back) are averaged. ``probabilities_many`` does
+  many positions in one forward pass; ``priors_many`` (the search's priors) takes
+  the same averaged softmax over given candidate points instead of the legal ones.
 * ``select(board, color)``: the greedy move (``temperature == 0``) or a sample
   proportional to ``p ** (1 / T)``, never filling one of the player's own true
   eyes (``board.is_eye``, AlphaGo's sensibleness rule); pass when no sensible
@@ -32,35 +34,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cnn_core
 import numpy as np
+import torch
 
-
+from gopolicy.go import symmetry
+from gopolicy.go.features import planes
+from gopolicy.net.checkpoint import load_model
+from gopolicy.net.device import autocast, select_device
 from gopolicy.net.model_paths import BUNDLED_HINT, default_model_path
-
-
-def parse_random_spec(spec: str) -> dict | None:
-    """``"random"``, ``"random:K"``, ``"random:K:L"`` -> model config; None if not a random spec."""
-    parts = spec.strip().split(":")
-    if parts[0].lower() != "random":
-        return None
-    cfg = {"name": "alphago_policy", "planes": 48, "filters": 192, "layers": 13, "board_size": 19}
-    try:
-        if len(parts) > 1 and parts[1]:
-            cfg["filters"] = int(parts[1])
-        if len(parts) > 2 and parts[2]:
-            cfg["layers"] = int(parts[2])
-    except ValueError:
-        raise ValueError(f"bad random model spec {spec!r}: expected random[:FILTERS[:LAYERS]]") from None
-    if len(parts) > 3 or cfg["filters"] < 1 or cfg["layers"] < 2:
-        raise ValueError(f"bad random model spec {spec!r}: expected random[:FILTERS[:LAYERS]] "
-                         f"with FILTERS >= 1, LAYERS >= 2")
-    return cfg
+from gopolicy.play.eyes import own_eyes
+from gopolicy.play.model_spec import parse_random_spec
 
 
 def load_policy_model(model=None, seed: int | None = None):
     """``(module, config)`` for a model specification (see the module docstring)."""
-    import torch
-
     if isinstance(model, torch.nn.Module):
         cfg = {"name": type(model).__name__, "planes": _infer_planes(model), "board_size": 19}
         return model, cfg
@@ -72,8 +60,6 @@ def load_policy_model(model=None, seed: int | None = None):
     spec = str(model)
     rcfg = parse_random_spec(spec)
     if rcfg is not None:
-        import cnn_core
-
         if seed is not None:
             torch.manual_seed(seed)
         cfg = dict(rcfg)
@@ -83,19 +69,36 @@ def load_policy_model(model=None, seed: int | None = None):
     path = Path(spec).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"policy model {path}: no such file. {BUNDLED_HINT}")
-    from gopolicy.net.checkpoint import load_model
-
     net, cfg = load_model(path, device="cpu")
     return net, cfg
 
 
 def _infer_planes(model) -> int:
-    import torch
-
     for m in model.modules():
         if isinstance(m, torch.nn.Conv2d):
             return int(m.in_channels)
     return 48
+
+
+def mean_softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax of each row of ``logits`` ``[S, k]`` (one row per symmetry; -inf rules a
+    point out), averaged over the rows: ``float64 [k]``."""
+    # C order: each row is summed pairwise, as a 1-D array is (a gathered logits[:, pts]
+    # is not C-contiguous, and its sums differ in the last bit: an exact tie, such as the
+    # empty board's corners under 8 symmetries, would break the other way).
+    lg = logits.astype(np.float64, order="C")
+    if lg.shape[1] == 0:
+        return np.zeros(0)
+    lg -= lg.max(axis=1, keepdims=True)
+    e = np.exp(lg)
+    e /= e.sum(axis=1, keepdims=True)
+    return e.mean(axis=0)
+
+
+def _legal_softmax(logits: np.ndarray, legal: np.ndarray) -> np.ndarray:
+    lg = logits.astype(np.float64)
+    lg[:, ~legal] = -np.inf
+    return mean_softmax(lg)
 
 
 class NetworkPolicy:
@@ -107,7 +110,7 @@ class NetworkPolicy:
         symmetries: 1 (identity only) or 8 (average of the dihedral group).
         temperature: 0 = greedy, else sample proportional to ``p ** (1/T)``.
         seed: seeds the sampling RNG (and the weights of a random model).
-        precision: passed to ``select_device`` ("auto", "fp32", "bf16").
+        precision: passed to ``select_device`` ("auto" = fp32 on a CPU, "fp32", "bf16").
         threads: torch CPU threads during inference (set around each call and
             restored after). Default 1: one small batch-1 forward pass gains
             little from more threads and loses badly (10-100x) when the cores
@@ -117,10 +120,6 @@ class NetworkPolicy:
     def __init__(self, model=None, device: str = "auto", symmetries: int = 1,
                  temperature: float = 0.0, seed: int | None = None, precision: str = "auto",
                  threads: int | None = 1):
-        import torch
-
-        from gopolicy.net.device import select_device
-
         if symmetries not in (1, 8):
             raise ValueError(f"symmetries must be 1 or 8, got {symmetries}")
         if temperature < 0:
@@ -135,9 +134,8 @@ class NetworkPolicy:
         self.num_planes = int(cfg.get("planes", 48))
         if self.num_planes > 49:
             raise ValueError(f"model wants {self.num_planes} input planes; features provide at most 49")
-        self.dev = select_device(device, precision)
+        self.dev = select_device(device, precision, inference=True)
         self.model = self.dev.prepare_model(net.float()).eval()
-        self._torch = torch
         self.model_name = self._describe(model)
 
     # ------------------------------------------------------------ inference
@@ -149,46 +147,21 @@ class NetworkPolicy:
             return str(model)
         return type(model).__name__
 
-    def describe(self) -> str:
+    def describe(self, threads: bool = True) -> str:
+        """The model, its device and, with ``threads``, its inference thread count, in one line."""
         c = self.config
         arch = f"{c.get('name')} planes={c.get('planes')}"
         if "filters" in c:
             arch += f" k={c['filters']} layers={c.get('layers')}"
-        threads = f", {self.threads} thread(s)" if self.threads else ""
-        return f"{self.model_name} ({arch}) on {self.dev.describe()}{threads}, symmetries={self.symmetries}"
+        nthreads = f", {self.threads} thread(s)" if threads and self.threads else ""
+        return f"{self.model_name} ({arch}) on {self.dev.describe()}{nthreads}, symmetries={self.symmetries}"
 
     def _features(self, board, color: int) -> np.ndarray:
-        from gopolicy.go.features import planes
-
-        colour_plane = self.num_planes > 48
-        x = planes(board, color, colour_plane=colour_plane)
+        x = planes(board, color, colour_plane=self.num_planes > 48)
         return x[:self.num_planes]
-
-    def logits(self, board, color: int | None = None) -> np.ndarray:
-        """Raw logits ``float32 [S, n]``, one row per symmetry, mapped back to the
-        board's orientation."""
-        from gopolicy.go import symmetry
-
-        color = board.to_move if color is None else int(color)
-        if board.size != self.board_size:
-            raise ValueError(f"model plays {self.board_size}x{self.board_size}, board is {board.size}")
-        x = self._features(board, color)
-        n = board.size * board.size
-        syms = range(self.symmetries)
-        batch = np.stack([np.ascontiguousarray(symmetry.apply_np(x, s)) for s in syms])
-        out = self._forward(batch).reshape(len(syms), n)
-        # Row s holds logits of the transformed board: point p of the real board
-        # is point point_map(s)[p] there.
-        back = np.empty_like(out)
-        for i, s in enumerate(syms):
-            back[i] = out[i, symmetry.point_map(s, board.size)[:n]]
-        return back
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         """uint8/float planes ``(N, P, B, B)`` -> float32 logits ``(N, B*B)`` in one pass."""
-        torch = self._torch
-        from gopolicy.net.device import autocast
-
         t = torch.from_numpy(np.ascontiguousarray(batch))
         old_threads = torch.get_num_threads()
         if self.threads and self.threads != old_threads:
@@ -203,33 +176,46 @@ class NetworkPolicy:
             if self.threads and self.threads != old_threads:
                 torch.set_num_threads(old_threads)
 
+    def logits_many(self, boards, colors, symmetries: int | None = None) -> np.ndarray:
+        """Raw logits ``float32 [len(boards), S, n]`` (S symmetries, default the policy's)
+        from one forward pass of ``len(boards) * S`` positions, every row mapped back to
+        its board's orientation."""
+        S = self.symmetries if symmetries is None else symmetries
+        feats = []
+        for b, c in zip(boards, colors):
+            if b.size != self.board_size:
+                raise ValueError(f"model plays {self.board_size}x{self.board_size}, board is {b.size}")
+            x = self._features(b, c)
+            feats += [symmetry.apply_np(x, s) for s in range(S)]
+        size = boards[0].size
+        n = size * size
+        out = self._forward(np.stack(feats)).reshape(len(boards), S, n)
+        # Row s holds logits of the transformed board: point p of the real board is
+        # point point_map(s)[p] there (symmetry 0 is the identity).
+        for s in range(1, S):
+            out[:, s] = out[:, s][:, symmetry.point_map(s, size)[:n]]
+        return out
+
+    def logits(self, board, color: int | None = None) -> np.ndarray:
+        """Raw logits ``float32 [S, n]``, one row per symmetry, mapped back to the
+        board's orientation."""
+        color = board.to_move if color is None else int(color)
+        return self.logits_many([board], [color])[0]
+
     def probabilities_many(self, boards, colors=None) -> np.ndarray:
         """:meth:`probabilities` for many positions with one forward pass
         (``len(boards) * symmetries`` rows): ``float32 [len(boards), n + 1]``."""
-        from gopolicy.go import symmetry
-
         boards = list(boards)
         if not boards:
             return np.zeros((0, self.board_size ** 2 + 1), np.float32)
         colors = [b.to_move for b in boards] if colors is None else [int(c) for c in colors]
         n = boards[0].size ** 2
-        S = self.symmetries
-        feats = []
-        for b, c in zip(boards, colors):
-            x = self._features(b, c)
-            feats += [symmetry.apply_np(x, s) for s in range(S)]
-        out = self._forward(np.stack(feats)).reshape(len(boards), S, n)
+        out = self.logits_many(boards, colors)
         res = np.zeros((len(boards), n + 1), np.float32)
         for i, (b, c) in enumerate(zip(boards, colors)):
             legal = b.legal_mask(c)[:n]
-            if not legal.any():
-                continue
-            lg = np.stack([out[i, s, symmetry.point_map(s, b.size)[:n]] for s in range(S)]).astype(np.float64)
-            lg[:, ~legal] = -np.inf
-            lg -= lg.max(axis=1, keepdims=True)
-            e = np.exp(lg)
-            e /= e.sum(axis=1, keepdims=True)
-            res[i, :n] = e.mean(axis=0)
+            if legal.any():
+                res[i, :n] = _legal_softmax(out[i], legal)
         return res
 
     def probabilities(self, board, color: int | None = None) -> np.ndarray:
@@ -239,30 +225,19 @@ class NetworkPolicy:
         n = board.size * board.size
         legal = board.legal_mask(color)[:n]
         probs = np.zeros(n + 1, np.float32)
-        if not legal.any():
-            return probs
-        lg = self.logits(board, color).astype(np.float64)
-        lg[:, ~legal] = -np.inf
-        lg -= lg.max(axis=1, keepdims=True)
-        e = np.exp(lg)
-        e /= e.sum(axis=1, keepdims=True)
-        probs[:n] = e.mean(axis=0)
+        if legal.any():
+            probs[:n] = _legal_softmax(self.logits(board, color), legal)
         return probs
 
+    def priors_many(self, boards, points, symmetries: int | None = None) -> list[np.ndarray]:
+        """The search's priors: for each board (its player to move), the softmax over
+        the candidate ``points[i]`` only, averaged over ``symmetries`` (default the
+        policy's), from one forward pass: ``float64 [len(points[i])]`` each."""
+        out = self.logits_many(boards, [b.to_move for b in boards], symmetries)
+        return [mean_softmax(out[i][:, pts]) for i, pts in enumerate(points)]
+
     # ------------------------------------------------------------ choice
-    @staticmethod
-    def own_eyes(board, color: int, candidates: np.ndarray) -> np.ndarray:
-        """Bool mask over ``candidates`` (points) that are ``color``'s true eyes."""
-        if len(candidates) == 0:
-            return np.zeros(0, bool)
-        nbr = board.nbr[candidates]            # (k, 4), -1 off board
-        st = board.stones
-        own = np.where(nbr >= 0, st[np.maximum(nbr, 0)] == color, True)
-        maybe = own.all(axis=1)
-        out = np.zeros(len(candidates), bool)
-        for i in np.flatnonzero(maybe):
-            out[i] = board.is_eye(int(candidates[i]), color)
-        return out
+    own_eyes = staticmethod(own_eyes)     # gopolicy.play.eyes; callers holding a policy reach it here
 
     def sensible_probabilities(self, board, color: int | None = None) -> np.ndarray:
         """:meth:`probabilities` with the player's own true eyes removed and
@@ -277,6 +252,12 @@ class NetworkPolicy:
         if s > 0:
             p /= s
         return p
+
+    def top_moves(self, board, color: int, k: int = 10, min_p: float = 0.0) -> list[tuple[int, float]]:
+        """The ``k`` most probable sensible points ``(point, probability)`` above ``min_p``."""
+        p = self.sensible_probabilities(board, color)
+        order = np.argsort(-p[:board.n], kind="stable")[:k]
+        return [(int(q), float(p[q])) for q in order if p[q] > min_p]
 
     def choose(self, p: np.ndarray, n: int, temperature: float | None = None) -> int:
         """Greedy or tempered sample from probabilities ``p`` (pass if all zero)."""

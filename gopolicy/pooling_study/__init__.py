@@ -6,15 +6,6 @@ images and on Go positions with the same budget, compared in numbers and plots
 Modules: ``images`` (data loaders, downloads, rendered digits), ``shifts``
 (pixel-shift evaluation), ``variants`` (the matched models), ``train_loop``,
 ``go_task`` (positions, symmetry augmentation, move metrics), ``study`` (the
-runner), ``report`` (report.md), ``plots`` (PNGs).
+runner: ``StudyConfig``, ``run_study``, ``BUDGETS``), ``report`` (report.md),
+``plots`` (PNGs). Importing the package itself loads none of them (no torch).
 """
-from __future__ import annotations
-
-__all__ = ["StudyConfig", "run_study", "BUDGETS"]
-
-
-def __getattr__(name):  # lazy: keep `import gopolicy.pooling_study` free of torch
-    if name in __all__:
-        from gopolicy.pooling_study import study
-        return getattr(study, name)
-    raise AttributeError(name)

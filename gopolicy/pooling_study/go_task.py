@@ -17,7 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from gopolicy.corpus.packing import unpack_planes_np
+from gopolicy.corpus.sgf import SkipGame, iter_sources, parse_game, replay
+from gopolicy.corpus.shards import ShardError, ShardSet
 from gopolicy.go import symmetry
+from gopolicy.go.features import planes as make_planes
 
 SHIPPED_GAMES = Path(__file__).resolve().parents[2] / "data" / "selfplay"
 
@@ -44,9 +48,6 @@ def _is_shard_dir(path: Path) -> bool:
 
 def _load_shards(root: Path, planes: int, max_positions: int | None, max_test: int | None,
                  seed: int) -> GoData:
-    from gopolicy.corpus.packing import unpack_planes_np
-    from gopolicy.corpus.shards import ShardError, ShardSet
-
     train = ShardSet(root, "train")
     test = None
     for split in ("test", "val"):
@@ -80,9 +81,6 @@ def _game_key(name: str, data: bytes) -> str:
 
 def _load_sgf(paths: list[str], planes: int, max_games: int | None, max_positions: int | None,
               max_test: int | None, test_fraction: float, log) -> GoData:
-    from gopolicy.go.features import planes as make_planes
-    from gopolicy.corpus.sgf import SkipGame, iter_sources, parse_game, replay
-
     games = []
     skipped = 0
     for name, data in iter_sources(paths):

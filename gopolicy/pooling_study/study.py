@@ -12,6 +12,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+
+import cnn_core
+from gopolicy.net.device import autocast, select_device
+from gopolicy.pooling_study import go_task, images, plots, report, shifts
+from gopolicy.pooling_study.train_loop import Progress, fit, predict_logits, set_seed, to_float
+from gopolicy.pooling_study.variants import go_variants, image_variants
 
 # Budget presets: what "same training budget" means for each task (every
 # variant of a task gets exactly this). Flags override single fields.
@@ -82,12 +90,6 @@ def _calibrate(model, x, y, batch_size: int, dev, augment=None) -> float:
     """Seconds per training example of ``model`` on this machine: the second of
     two Adam steps on one batch (the first pays for kernel set-up). Used only
     for the ETA; the model is thrown away afterwards."""
-    import torch
-    import torch.nn.functional as F
-
-    from gopolicy.net.device import autocast
-    from gopolicy.pooling_study.train_loop import to_float
-
     model = dev.prepare_model(model)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     xb, yb = torch.as_tensor(x[:batch_size]), torch.as_tensor(y[:batch_size], dtype=torch.long)
@@ -122,16 +124,20 @@ def _threads(requested: int) -> int:
     return max(1, min(int(n - busy + 0.5), 4))
 
 
+@dataclass
+class _Job:
+    """One training run of the study: a variant on a task's data with one seed."""
+    task: str            # "images" | "go"
+    dataset: str
+    variant: object
+    seed: int
+    data: object
+    summary: object      # cnn_core.summary of the variant
+    cost: float          # planned seconds (training and evaluation), for the ETA
+
+
 def run_study(cfg: StudyConfig) -> dict:
     """Run everything ``cfg`` asks for; returns the results dict (also written to cfg.out)."""
-    import torch
-
-    import cnn_core
-    from gopolicy.net.device import select_device
-    from gopolicy.pooling_study import go_task, images, report, shifts
-    from gopolicy.pooling_study.train_loop import Progress, fit, predict_logits, set_seed
-    from gopolicy.pooling_study.variants import go_variants, image_variants
-
     t_start = time.perf_counter()
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -141,8 +147,23 @@ def run_study(cfg: StudyConfig) -> dict:
     log(f"[pooling-study] device {dev.describe()}, {torch.get_num_threads()} thread(s), budget {cfg.budget}, "
         f"seeds {cfg.seeds}, out {out}")
     seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
+    # data first (so the ETA covers all the training)
+    image_sets = _load_image_sets(cfg, log)
+    go_data = _load_go_data(cfg, log)
+    jobs = _plan_jobs(cfg, image_sets, go_data, dev, seeds)
+    progress = Progress(sum(j.cost for j in jobs), enabled=not cfg.quiet)
+    rows, history, examples = [], [], {}
+    for job in jobs:
+        row, model = _run_job(job, cfg, dev, progress, history)
+        if job.task == "go" and job.seed == seeds[0]:
+            examples[job.variant.name] = _go_example(model, job.data, dev, predict_logits)
+        rows.append(row)
+    results = _results(cfg, rows, history, examples, image_sets, go_data, dev)
+    _write_outputs(results, cfg, out, t_start, log)
+    return results
 
-    # ---- data first (so the ETA covers all the training) -------------------
+
+def _load_image_sets(cfg: StudyConfig, log) -> list:
     image_sets = []
     for name in cfg.images:
         key = images.auto_dataset() if name == "auto" else name
@@ -150,20 +171,27 @@ def run_study(cfg: StudyConfig) -> dict:
         data = images.load_images(key, download_missing=cfg.download, train=cfg.train_images or None,
                                   test=cfg.test_images or None, log=log)
         log(f"[pooling-study] images: {data.name}: {len(data.y_train)} train / {len(data.y_test)} test "
-            f"{data.image_size}x{data.image_size}, {data.num_classes} classes ({time.perf_counter() - t0:.1f}s; "
-            f"{data.source})")
+            f"{data.image_size}x{data.image_size}, {data.num_classes} classes "
+            f"({time.perf_counter() - t0:.1f}s; {data.source})")
         image_sets.append(data)
-    go_data = None
-    if cfg.go is None or cfg.go:
-        t0 = time.perf_counter()
-        go_data = go_task.load_go(cfg.go or None, planes=cfg.go_planes, max_games=cfg.go_max_games,
-                                  max_positions=cfg.go_max_positions, max_test=cfg.go_max_test,
-                                  test_fraction=cfg.go_test_fraction, seed=cfg.first_seed, log=log)
-        log(f"[pooling-study] go: {len(go_data.y_train)} train / {len(go_data.y_test)} test positions, "
-            f"{go_data.planes} planes ({time.perf_counter() - t0:.1f}s; {go_data.source})")
+    return image_sets
 
-    # ---- plan (variants, their size, their cost) ------------------------------
-    jobs = []   # (task, dataset, variant, seed, data, summary, planned cost in seconds)
+
+def _load_go_data(cfg: StudyConfig, log):
+    if not (cfg.go is None or cfg.go):
+        return None
+    t0 = time.perf_counter()
+    go_data = go_task.load_go(cfg.go or None, planes=cfg.go_planes, max_games=cfg.go_max_games,
+                              max_positions=cfg.go_max_positions, max_test=cfg.go_max_test,
+                              test_fraction=cfg.go_test_fraction, seed=cfg.first_seed, log=log)
+    log(f"[pooling-study] go: {len(go_data.y_train)} train / {len(go_data.y_test)} test positions, "
+        f"{go_data.planes} planes ({time.perf_counter() - t0:.1f}s; {go_data.source})")
+    return go_data
+
+
+def _plan_jobs(cfg: StudyConfig, image_sets: list, go_data, dev, seeds: list[int]) -> list[_Job]:
+    """Every (variant, seed) of both tasks with its size and planned cost, seed-major."""
+    jobs = []
     for data in image_sets:
         vs = image_variants(cfg.image_variants, model=cfg.image_model, in_channels=data.channels,
                             num_classes=data.num_classes, input_size=data.image_size, channels=cfg.channels)
@@ -174,7 +202,7 @@ def run_study(cfg: StudyConfig) -> dict:
             # planned seconds: training, plus evaluation passes at ~1/3 of a training step
             cost = per_example * (len(data.y_train) * cfg.image_epochs
                                   + len(data.y_test) * (cfg.image_epochs + n_shift_evals) / 3)
-            jobs += [("images", data.name, v, s, data, summ, cost) for s in seeds]
+            jobs += [_Job("images", data.name, v, s, data, summ, cost) for s in seeds]
     if go_data is not None:
         vs = go_variants(cfg.go_variants, planes=go_data.planes, filters=cfg.go_filters, layers=cfg.go_layers,
                          board_size=go_data.board_size, pool_after=cfg.go_pool_after)
@@ -184,102 +212,104 @@ def run_study(cfg: StudyConfig) -> dict:
             per_example = _calibrate(v.build(), go_data.x_train, go_data.y_train, cfg.go_batch, dev, augment)
             cost = per_example * (len(go_data.y_train) * cfg.go_epochs
                                   + len(go_data.y_test) * (cfg.go_epochs + 1) / 3)
-            jobs += [("go", "go", v, s, go_data, summ, cost) for s in seeds]
+            jobs += [_Job("go", "go", v, s, go_data, summ, cost) for s in seeds]
     # seed-major order: every variant of seed 0 first, so a stopped run still compares
-    jobs.sort(key=lambda j: (0 if j[0] == "images" else 1, j[1], j[3]))
-    progress = Progress(sum(j[6] for j in jobs), enabled=not cfg.quiet)
+    jobs.sort(key=lambda j: (0 if j.task == "images" else 1, j.dataset, j.seed))
+    return jobs
 
-    rows, history, examples = [], [], {}
-    for task, dataset, v, seed, data, summ, cost in jobs:
-        set_seed(seed)
-        model = v.build()
-        tag = f"{task}/{dataset} {v.name} seed {seed}"
-        epochs = cfg.image_epochs if task == "images" else cfg.go_epochs
-        per_epoch_units = cost / (epochs + 1)
-        if task == "images":
-            xte, yte = torch.from_numpy(data.x_test), data.y_test
 
-            def evaluate(m, xte=xte, yte=yte):
-                pred = predict_logits(m, xte, dev).argmax(1).numpy()
-                return {"acc": float(np.mean(pred == yte))}
-            kwargs = dict(epochs=epochs, batch_size=cfg.image_batch, lr=cfg.image_lr)
-            x_train, y_train, augment = torch.from_numpy(data.x_train), data.y_train, None
-        else:
-            def evaluate(m, data=data):
-                logits = predict_logits(m, data.x_test, dev)
-                return go_task.move_metrics(logits, data.y_test, data.x_test, data.board_size)
-            kwargs = dict(epochs=epochs, batch_size=cfg.go_batch, lr=cfg.go_lr)
-            x_train, y_train = torch.from_numpy(data.x_train), data.y_train
-            augment = go_task.symmetry_augment(data.board_size)
+def _task_training(job: _Job, cfg: StudyConfig, dev):
+    """``(evaluate(model) -> metrics, training inputs, augmentation, batch size, lr)`` of a job's task."""
+    data = job.data
+    if job.task == "images":
+        xte, yte = torch.from_numpy(data.x_test), data.y_test
 
-        def on_epoch(st, tag=tag, epochs=epochs, task=task, dataset=dataset, v=v, seed=seed,
-                     per_epoch_units=per_epoch_units):
-            progress.advance(per_epoch_units)
-            acc = st.metrics.get("acc", st.metrics.get("top1", float("nan")))
-            progress.log(f"{tag} epoch {st.epoch}/{epochs} loss {st.train_loss:.3f} "
-                         f"{'acc' if task == 'images' else 'top1'} {100 * acc:.2f}% {st.seconds:.1f}s")
-            history.append(dict(task=task, dataset=dataset, variant=v.name, seed=seed, epoch=st.epoch,
-                                train_loss=round(st.train_loss, 5), seconds=round(st.seconds, 3),
-                                **{k: round(val, 5) for k, val in st.metrics.items()}))
+        def evaluate(m):
+            pred = predict_logits(m, xte, dev).argmax(1).numpy()
+            return {"acc": float(np.mean(pred == yte))}
+        return evaluate, torch.from_numpy(data.x_train), None, cfg.image_batch, cfg.image_lr
 
-        hist = fit(model, x_train, y_train, seed=seed, cfg=dev, evaluate=evaluate, augment=augment,
-                   on_epoch=on_epoch, **kwargs)
-        train_s = sum(h.seconds for h in hist)
-        row = dict(task=task, dataset=dataset, variant=v.name, label=v.label, seed=seed, model=v.model,
-                   params=summ.total_params, macs=summ.total_macs, epochs=epochs,
-                   train_examples=len(y_train), test_examples=len(data.y_test),
-                   train_seconds=round(train_s, 2), seconds_per_epoch=round(train_s / max(epochs, 1), 3),
-                   train_loss=round(hist[-1].train_loss, 5))
-        if task == "images":
-            t0 = time.perf_counter()
-            xte = torch.from_numpy(data.x_test)
-            acc = shifts.shift_accuracy(lambda x, m=model: predict_logits(m, x, dev).argmax(1).numpy(),
-                                        xte, data.y_test, cfg.shifts)
-            row["acc"] = acc[0] if 0 in acc else hist[-1].metrics["acc"]
-            for k, a in acc.items():
-                if k:
-                    row[f"shift{k}_acc"] = a
-            progress.advance(per_epoch_units)
-            progress.log(f"{tag} shifted test: " + ", ".join(f"{k}px {100 * a:.1f}%" for k, a in acc.items())
-                         + f" ({time.perf_counter() - t0:.1f}s)")
-        else:
-            row.update(hist[-1].metrics)
-            progress.advance(per_epoch_units)
-            if seed == seeds[0]:
-                examples[v.name] = _go_example(model, data, dev, predict_logits)
-        rows.append(row)
+    def evaluate(m):
+        logits = predict_logits(m, data.x_test, dev)
+        return go_task.move_metrics(logits, data.y_test, data.x_test, data.board_size)
+    augment = go_task.symmetry_augment(data.board_size)
+    return evaluate, torch.from_numpy(data.x_train), augment, cfg.go_batch, cfg.go_lr
 
-    results = dict(config=_jsonable(asdict(cfg)), rows=rows, history=history, go_examples=examples,
-                   images=[dict(name=d.name, source=d.source, train=len(d.y_train), test=len(d.y_test),
-                                size=d.image_size, classes=d.num_classes) for d in image_sets],
-                   go=None if go_data is None else dict(
-                       source=go_data.source, train=len(go_data.y_train), test=len(go_data.y_test),
-                       planes=go_data.planes, train_games=go_data.train_games, test_games=go_data.test_games),
-                   environment=dict(device=dev.describe(), threads=torch.get_num_threads(),
-                                    torch=torch.__version__, python=platform.python_version(),
-                                    machine=platform.machine(), cpus=os.cpu_count()),
-                   wall_seconds=None)
-    write_csv(out / "results.csv", rows)
-    write_csv(out / "history.csv", history)
-    plot_files = []
-    if cfg.plots:
-        from gopolicy.pooling_study import plots
-        plot_files = plots.make_plots(results, out)
+
+def _run_job(job: _Job, cfg: StudyConfig, dev, progress, history: list):
+    """Train one job's model (its epochs logged and appended to ``history``),
+    then test it; returns its results row and the trained model."""
+    task, v, seed, data = job.task, job.variant, job.seed, job.data
+    set_seed(seed)
+    model = v.build()
+    tag = f"{task}/{job.dataset} {v.name} seed {seed}"
+    epochs = cfg.image_epochs if task == "images" else cfg.go_epochs
+    per_epoch_units = job.cost / (epochs + 1)
+    evaluate, x_train, augment, batch_size, lr = _task_training(job, cfg, dev)
+
+    def on_epoch(st):
+        progress.advance(per_epoch_units)
+        acc = st.metrics.get("acc", st.metrics.get("top1", float("nan")))
+        progress.log(f"{tag} epoch {st.epoch}/{epochs} loss {st.train_loss:.3f} "
+                     f"{'acc' if task == 'images' else 'top1'} {100 * acc:.2f}% {st.seconds:.1f}s")
+        history.append(dict(task=task, dataset=job.dataset, variant=v.name, seed=seed, epoch=st.epoch,
+                            train_loss=round(st.train_loss, 5), seconds=round(st.seconds, 3),
+                            **{k: round(val, 5) for k, val in st.metrics.items()}))
+
+    hist = fit(model, x_train, data.y_train, seed=seed, cfg=dev, evaluate=evaluate, augment=augment,
+               on_epoch=on_epoch, epochs=epochs, batch_size=batch_size, lr=lr)
+    train_s = sum(h.seconds for h in hist)
+    row = dict(task=task, dataset=job.dataset, variant=v.name, label=v.label, seed=seed, model=v.model,
+               params=job.summary.total_params, macs=job.summary.total_macs, epochs=epochs,
+               train_examples=len(data.y_train), test_examples=len(data.y_test),
+               train_seconds=round(train_s, 2), seconds_per_epoch=round(train_s / max(epochs, 1), 3),
+               train_loss=round(hist[-1].train_loss, 5))
+    if task == "images":
+        t0 = time.perf_counter()
+        acc = shifts.shift_accuracy(lambda x, m=model: predict_logits(m, x, dev).argmax(1).numpy(),
+                                    torch.from_numpy(data.x_test), data.y_test, cfg.shifts)
+        row["acc"] = acc[0] if 0 in acc else hist[-1].metrics["acc"]
+        row.update({f"shift{k}_acc": a for k, a in acc.items() if k})
+        progress.advance(per_epoch_units)
+        progress.log(f"{tag} shifted test: " + ", ".join(f"{k}px {100 * a:.1f}%" for k, a in acc.items())
+                     + f" ({time.perf_counter() - t0:.1f}s)")
+    else:
+        row.update(hist[-1].metrics)
+        progress.advance(per_epoch_units)
+    return row, model
+
+
+def _results(cfg: StudyConfig, rows, history, examples, image_sets, go_data, dev) -> dict:
+    return dict(config=_jsonable(asdict(cfg)), rows=rows, history=history, go_examples=examples,
+                images=[dict(name=d.name, source=d.source, train=len(d.y_train), test=len(d.y_test),
+                             size=d.image_size, classes=d.num_classes) for d in image_sets],
+                go=None if go_data is None else dict(
+                    source=go_data.source, train=len(go_data.y_train), test=len(go_data.y_test),
+                    planes=go_data.planes, train_games=go_data.train_games, test_games=go_data.test_games),
+                environment=dict(device=dev.describe(), threads=torch.get_num_threads(),
+                                 torch=torch.__version__, python=platform.python_version(),
+                                 machine=platform.machine(), cpus=os.cpu_count()),
+                wall_seconds=None)
+
+
+def _write_outputs(results: dict, cfg: StudyConfig, out: Path, t_start: float, log) -> None:
+    """results.csv, history.csv, the plots, report.md and config.json."""
+    write_csv(out / "results.csv", results["rows"])
+    write_csv(out / "history.csv", results["history"])
+    plot_files = plots.make_plots(results, out) if cfg.plots else []
     results["plots"] = [p.name for p in plot_files]
     results["wall_seconds"] = round(time.perf_counter() - t_start, 1)
     (out / "report.md").write_text(report.render(results))
-    (out / "config.json").write_text(json.dumps(dict(config=results["config"], environment=results["environment"],
+    (out / "config.json").write_text(json.dumps(dict(config=results["config"],
+                                                     environment=results["environment"],
                                                      wall_seconds=results["wall_seconds"]), indent=2))
-    log(f"[pooling-study] done in {results['wall_seconds']:.0f}s: {out / 'report.md'}, {out / 'results.csv'}, "
-        f"{len(plot_files)} plot(s)")
-    return results
+    log(f"[pooling-study] done in {results['wall_seconds']:.0f}s: {out / 'report.md'}, "
+        f"{out / 'results.csv'}, {len(plot_files)} plot(s)")
 
 
 def _go_example(model, data, dev, predict_logits) -> dict:
     """The policy of ``model`` on one fixed test position (the first with at
     least 40 stones, else the fullest), for the picture."""
-    import torch
-
     if len(data.y_test) == 0:
         return {}
     stones = (data.x_test[:, 0].astype(np.int64) + data.x_test[:, 1]).reshape(len(data.y_test), -1).sum(1)

@@ -1,7 +1,7 @@
 """The weights file of a rollout or tree policy, and its linear softmax.
 
 A policy is a vector of weights: ``NFIX`` fixed features (see
-:mod:`gopolicy.rollout.patterns`) followed by one weight per known pattern; the pattern keys
+:mod:`gopolicy.rollout.pattern_tables`) followed by one weight per known pattern; the pattern keys
 (canonical codes, family in the top bits) are stored beside the weights and turned into an
 open-addressing hash table at load time. The file is a plain ``.npz``::
 
@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gopolicy.rollout import patterns as P
+from gopolicy.net.model_paths import bundled_file
+from gopolicy.rollout.pattern_tables import NFIX, build_table
 
 FORMAT = "gopolicy-rollout"
 VERSION = 1
@@ -42,14 +43,15 @@ class RolloutPolicy:
             raise WeightsError(f"kind must be one of {KINDS}, got {kind!r}")
         weights = np.ascontiguousarray(weights, np.float32)
         pattern_keys = np.ascontiguousarray(pattern_keys, np.int64)
-        if weights.shape != (P.NFIX + len(pattern_keys),):
+        if weights.shape != (NFIX + len(pattern_keys),):
             raise WeightsError(f"{len(weights)} weights for {len(pattern_keys)} patterns "
-                               f"(expected {P.NFIX} + patterns)")
+                               f"(expected {NFIX} + patterns)")
         self.weights = weights
         self.pattern_keys = pattern_keys
         self.kind = kind
         self.info = dict(info or {})
-        self.keys, self.vals = P.build_table(pattern_keys, np.arange(len(pattern_keys)) + P.NFIX)
+        self.table = build_table(pattern_keys, np.arange(len(pattern_keys)) + NFIX)
+        self.keys, self.vals = self.table
 
     @property
     def tree(self) -> bool:
@@ -58,7 +60,7 @@ class RolloutPolicy:
     @classmethod
     def zeros(cls, kind: str = "rollout") -> "RolloutPolicy":
         """No patterns, all weights 0: uniform over the candidate moves."""
-        return cls(np.zeros(P.NFIX, np.float32), np.zeros(0, np.int64), kind)
+        return cls(np.zeros(NFIX, np.float32), np.zeros(0, np.int64), kind)
 
     def save(self, path) -> None:
         path = Path(path)
@@ -102,8 +104,6 @@ def is_weights_file(path) -> bool:
 
 
 def bundled_path(kind: str = "rollout") -> Path:
-    from gopolicy.net.model_paths import bundled_file
-
     if kind == "tree":
         return bundled_file("tree_policy.npz", "GOPOLICY_TREE_POLICY")
     return bundled_file("rollout.npz", "GOPOLICY_ROLLOUT")

@@ -24,6 +24,7 @@ import math
 import os
 import sys
 import time
+from collections import namedtuple
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,8 +32,16 @@ import numpy as np
 from numba import njit
 
 from gopolicy._numba_cache import ensure_fresh
-from gopolicy.rollout import patterns as P
+from gopolicy.corpus import sgf as sgf_io
+from gopolicy.corpus.shard_format import game_hash, read_manifest, split_of
+from gopolicy.progress import eta_seconds, format_duration
+from gopolicy.rollout.incremental_board import CODE, COL, M_KO, NMETA, NROWS, init_state, play, play_pass
 from gopolicy.rollout.model import RolloutPolicy
+from gopolicy.rollout.move_features import (new_features, new_point_patterns, position_features,
+                                            refresh_points)
+from gopolicy.rollout.pattern_tables import (FAM3, FAM_SHIFT, FAMD, FAMR, NFIX, build_table,
+                                             table_find, tables)
+from gopolicy.rollout.softmax import candidate_softmax
 
 ensure_fresh()
 
@@ -40,130 +49,136 @@ MODE_COUNT, MODE_TRAIN, MODE_EVAL = 0, 1, 2
 # per-batch statistics written by the kernel
 ST_POS, ST_LOGP, ST_TOP1, ST_NOTCAND, ST_ILLEGAL, ST_FULL = range(6)
 
+GameArrays = namedtuple("GameArrays", "setup setup_start moves colors move_start")
+GameArrays.__doc__ = """A batch of games for the kernel: game g's setup is
+``setup[setup_start[g]:setup_start[g+1]]`` (point * 4 + colour), its moves and their colours
+``moves/colors[move_start[g]:move_start[g+1]]`` (pass = n)."""
+
+KeyCounts = namedtuple("KeyCounts", "keys counts allow_new")
+KeyCounts.__doc__ = """The count pass's open-addressing table: ``keys`` (-1 = empty cell),
+``counts``, and whether a key not in it yet may still get a cell."""
+
+EvalRows = namedtuple("EvalRows", "top1 top5 logp number game")
+EvalRows.__doc__ = """One entry per non-pass move evaluated: top-1 and top-5 hit, log-probability
+of the move played, its move number (1-based) and game index in the batch."""
+
 
 @njit(cache=True)
-def _count_key(ckeys, ccount, key, allow_new):
+def _count_key(counts, key):
     """Count ``key``; returns 1 when it was new but the table is closed to new keys."""
-    i = P.table_find(ckeys, key)
+    ckeys = counts.keys
+    i = table_find(ckeys, key)
     if ckeys[i] == key:
-        ccount[i] += 1
+        counts.counts[i] += 1
         return 0
-    if not allow_new:
+    if not counts.allow_new:
         return 1
     ckeys[i] = key
-    ccount[i] = 1
+    counts.counts[i] = 1
     return 0
 
 
 @njit(cache=True)
-def run_games(mode, setup, setup_start, moves, colors, move_start, size, nbr, nbr8, nbr12, p12,
-              i12, t_o, t_d, swap, keys, vals, w, tree, lr0, lr_halflife, pos0, ckeys, ccount,
-              allow_new, stats, ev_top1, ev_top5, ev_logp, ev_number, ev_game):
-    """Replay games; count pattern keys (mode 0), train (1) or evaluate (2).
-
-    Game g: setup ``setup[setup_start[g]:setup_start[g+1]]`` (point * 4 + colour), moves
-    ``moves/colors[move_start[g]:move_start[g+1]]`` (pass = n). Eval arrays get one entry per
-    non-pass move (move number 1-based). Returns the number of eval entries."""
-    n = size * size
-    S = np.zeros((P.NROWS, n), np.int32)
-    meta = np.zeros(P.NMETA, np.int64)
-    val = np.zeros((2, n), np.uint8)
-    k3 = np.zeros((2, n), np.int64)
-    sl3 = np.zeros((2, n), np.int32)
-    cand = np.empty(n, np.int32)
-    cidx = np.empty(n, np.int32)
-    feats = np.zeros((n, P.MAXF), np.int32)
-    fkeys = np.zeros((n, P.MAXF), np.int64)
-    nf = np.zeros(n, np.int32)
-    ext_pt = np.empty(4 * n + 64, np.int32)
-    ext_f = np.empty(4 * n + 64, np.int32)
-    ext_key = np.empty(4 * n + 64, np.int64)
-    cells = np.empty(12, np.int32)
-    tf = np.empty(8, np.int32)
-    tk = np.empty(8, np.int64)
+def run_games(mode, games, t, table, w, tree, lr0, lr_halflife, pos0, counts, stats, ev):
+    """Replay :class:`GameArrays` ``games``; count pattern keys into ``counts`` (mode 0), train
+    the weights ``w`` (1) or evaluate them into :class:`EvalRows` ``ev`` (2). The learning rate
+    is ``lr0 / (1 + positions / lr_halflife)``, ``pos0`` positions trained before this batch.
+    Returns the number of eval entries."""
+    n = t.size * t.size
+    S = np.zeros((NROWS, n), np.int32)
+    meta = np.zeros(NMETA, np.int64)
+    pp = new_point_patterns(n)
+    fx = new_features(n)
     dirty = np.empty(n, np.int32)
     allpts = np.arange(n).astype(np.int32)
     stones = np.zeros(n, np.int8)
     sc = np.empty(n, np.float64)
     ne = 0
     npos = pos0
-    for g in range(move_start.shape[0] - 1):
-        stones[:] = 0
-        for i in range(setup_start[g], setup_start[g + 1]):
-            stones[setup[i] // 4] = setup[i] % 4
-        P.init_state(S, meta, stones, nbr, nbr8, -1, -1, -1)
-        P.refresh_points(S, meta, allpts, n, 0, t_o, t_d, swap, keys, vals, val, k3, sl3,
-                         True)
+    for g in range(games.move_start.shape[0] - 1):
+        _setup_stones(games, g, stones)
+        init_state(S, meta, stones, t.nbr, t.nbr8, -1, -1, -1)
+        refresh_points(S, meta, allpts, n, 0, t.halves, table, pp, True)
         number = 0
-        for i in range(move_start[g], move_start[g + 1]):
-            m = moves[i]
-            c = colors[i]
+        for i in range(games.move_start[g], games.move_start[g + 1]):
+            m = games.moves[i]
+            c = games.colors[i]
             number += 1
             if m == n:
-                P.play_pass(meta)
+                play_pass(meta)
                 continue
-            if S[P.COL, m] != 0 or m == meta[P.M_KO] or not _breathes(S[P.CODE, m], c):
+            if S[COL, m] != 0 or m == meta[M_KO] or not _breathes(S[CODE, m], c):
                 stats[ST_ILLEGAL] += 1
                 break
-            ncand = P.position_features(S, meta, nbr, nbr12, p12, i12, keys, vals, size, c,
-                                        tree, val, sl3, k3, cand, cidx, feats, fkeys, nf,
-                                        ext_pt, ext_f, ext_key, cells, tf, tk)
-            j = cidx[m]
+            ncand = position_features(S, meta, t, table, c, tree, pp, fx)
             if mode == MODE_COUNT:
-                for a in range(ncand):
-                    for b in range(nf[a]):
-                        if fkeys[a, b] != 0:
-                            stats[ST_FULL] += _count_key(ckeys, ccount, fkeys[a, b],
-                                                         allow_new)
-                stats[ST_POS] += 1
-            elif j < 0:
-                stats[ST_NOTCAND] += 1
-                if mode == MODE_EVAL:
-                    ev_top1[ne] = 0
-                    ev_top5[ne] = 0
-                    ev_logp[ne] = math.log(1e-6)
-                    ev_number[ne] = number
-                    ev_game[ne] = g
-                    ne += 1
+                _count_position(fx, ncand, counts, stats)
             else:
-                mx = -1e300
-                for a in range(ncand):
-                    s = 0.0
-                    for b in range(nf[a]):
-                        s += w[feats[a, b]]
-                    sc[a] = s
-                    if s > mx:
-                        mx = s
-                tot = 0.0
-                for a in range(ncand):
-                    sc[a] = math.exp(sc[a] - mx)
-                    tot += sc[a]
-                pj = sc[j] / tot
-                rank = 0
-                for a in range(ncand):
-                    if sc[a] > sc[j] or (sc[a] == sc[j] and a < j):
-                        rank += 1
-                stats[ST_POS] += 1
-                stats[ST_LOGP] += math.log(max(pj, 1e-300))
-                stats[ST_TOP1] += 1 if rank == 0 else 0
-                if mode == MODE_EVAL:
-                    ev_top1[ne] = 1 if rank == 0 else 0
-                    ev_top5[ne] = 1 if rank < 5 else 0
-                    ev_logp[ne] = math.log(max(pj, 1e-300))
-                    ev_number[ne] = number
-                    ev_game[ne] = g
-                    ne += 1
-                else:
-                    lr = lr0 / (1.0 + npos / lr_halflife)
+                j = fx.cidx[m]
+                lr = lr0 / (1.0 + npos / lr_halflife)
+                ne = _learn_position(mode, fx, ncand, j, w, sc, lr, stats, ev, ne, number, g)
+                if mode == MODE_TRAIN and j >= 0:
                     npos += 1
-                    for a in range(ncand):
-                        g_a = sc[a] / tot - (1.0 if a == j else 0.0)
-                        for b in range(nf[a]):
-                            w[feats[a, b]] -= lr * g_a
-            nd = P.play(S, meta, nbr, nbr8, m, c, dirty)
-            P.refresh_points(S, meta, dirty, nd, 0, t_o, t_d, swap, keys, vals, val, k3, sl3,
-                             True)
+            nd = play(S, meta, t.nbr, t.nbr8, m, c, dirty)
+            refresh_points(S, meta, dirty, nd, 0, t.halves, table, pp, True)
     return ne
+
+
+@njit(cache=True)
+def _setup_stones(games, g, stones):
+    stones[:] = 0
+    for i in range(games.setup_start[g], games.setup_start[g + 1]):
+        stones[games.setup[i] // 4] = games.setup[i] % 4
+
+
+@njit(cache=True)
+def _count_position(fx, ncand, counts, stats):
+    """Count the pattern keys of the position's candidates."""
+    for a in range(ncand):
+        for b in range(fx.nf[a]):
+            if fx.fkeys[a, b] != 0:
+                stats[ST_FULL] += _count_key(counts, fx.fkeys[a, b])
+    stats[ST_POS] += 1
+
+
+@njit(cache=True)
+def _learn_position(mode, fx, ncand, j, w, sc, lr, stats, ev, ne, number, g):
+    """Evaluate (mode 2) or train on (mode 1, learning rate ``lr``) the move played, candidate
+    j (-1: not a candidate, which counts as p = 1e-6 and is not trained on). Returns the new
+    number of eval entries."""
+    if j < 0:
+        stats[ST_NOTCAND] += 1
+        if mode == MODE_EVAL:
+            ne = _eval_row(ev, ne, 0, 0, math.log(1e-6), number, g)
+        return ne
+    tot = candidate_softmax(w, fx, ncand, sc)
+    pj = sc[j] / tot
+    rank = 0
+    for a in range(ncand):
+        if sc[a] > sc[j] or (sc[a] == sc[j] and a < j):
+            rank += 1
+    stats[ST_POS] += 1
+    stats[ST_LOGP] += math.log(max(pj, 1e-300))
+    stats[ST_TOP1] += 1 if rank == 0 else 0
+    if mode == MODE_EVAL:
+        return _eval_row(ev, ne, 1 if rank == 0 else 0, 1 if rank < 5 else 0,
+                         math.log(max(pj, 1e-300)), number, g)
+    # SGD on -log p(move played): every active weight moves by -lr * (p - y)
+    for a in range(ncand):
+        g_a = sc[a] / tot - (1.0 if a == j else 0.0)
+        for b in range(fx.nf[a]):
+            w[fx.feats[a, b]] -= lr * g_a
+    return ne
+
+
+@njit(cache=True)
+def _eval_row(ev, ne, top1, top5, logp, number, g):
+    ev.top1[ne] = top1
+    ev.top5[ne] = top5
+    ev.logp[ne] = logp
+    ev.number[ne] = number
+    ev.game[ne] = g
+    return ne + 1
 
 
 @njit(cache=True)
@@ -180,7 +195,9 @@ def _breathes(code, c):
 
 # --------------------------------------------------------------------- games -> arrays
 @dataclass
-class Batch:
+class RolloutBatch:
+    """Games as flat lists for the kernel (see :class:`GameArrays`), with each game's source."""
+
     setup: list = field(default_factory=list)
     setup_start: list = field(default_factory=lambda: [0])
     moves: list = field(default_factory=list)
@@ -212,10 +229,10 @@ class Batch:
     def num_moves(self) -> int:
         return len(self.moves)
 
-    def arrays(self):
-        return (np.array(self.setup, np.int32), np.array(self.setup_start, np.int64),
-                np.array(self.moves, np.int32), np.array(self.colors, np.int32),
-                np.array(self.move_start, np.int64))
+    def arrays(self) -> GameArrays:
+        return GameArrays(np.array(self.setup, np.int32), np.array(self.setup_start, np.int64),
+                          np.array(self.moves, np.int32), np.array(self.colors, np.int32),
+                          np.array(self.move_start, np.int64))
 
 
 class GameStream:
@@ -225,8 +242,6 @@ class GameStream:
 
     def __init__(self, paths, split: str | None = "train", consumed: list[int] | None = None,
                  size: int = 19, val_fraction: float = 0.01, test_fraction: float = 0.01):
-        from gopolicy.corpus import sgf as sgf_io
-
         self.leaves = sgf_io.expand_inputs([str(p) for p in paths])
         if not self.leaves:
             raise FileNotFoundError(f"no SGF files in {list(map(str, paths))}")
@@ -237,8 +252,6 @@ class GameStream:
         self.fractions = (val_fraction, test_fraction)
 
     def _records(self, i):
-        from gopolicy.corpus import sgf as sgf_io
-
         kind, path = self.leaves[i]
         if kind == "archive":
             yield from sgf_io.iter_archive(path, start=self.consumed[i])
@@ -247,9 +260,6 @@ class GameStream:
                 yield sgf_io.clean_name(path), f.read()
 
     def __iter__(self):
-        from gopolicy.corpus import sgf as sgf_io
-        from gopolicy.corpus.shard_format import game_hash, split_of
-
         its = [self._records(i) for i in range(len(self.leaves))]
         live = list(range(len(its)))
         while live:
@@ -272,12 +282,12 @@ class GameStream:
 
 
 def batches(stream, games_per_batch: int):
-    b = Batch()
+    b = RolloutBatch()
     for game in stream:
         b.add(game)
         if len(b) >= games_per_batch:
             yield b
-            b = Batch()
+            b = RolloutBatch()
     if len(b):
         yield b
 
@@ -285,10 +295,6 @@ def batches(stream, games_per_batch: int):
 def sgf_inputs_of(data_dir: str) -> tuple[list[str], float, float]:
     """``(SGF inputs, val fraction, test fraction)`` a shard directory was prepared with:
     shards hold network planes, not game records, so the games are read again."""
-    import os
-
-    from gopolicy.corpus.shard_format import read_manifest
-
     man = read_manifest(data_dir)
     if not man:
         raise ValueError(f"{data_dir}: no shard manifest")
@@ -300,20 +306,19 @@ def sgf_inputs_of(data_dir: str) -> tuple[list[str], float, float]:
 
 
 # --------------------------------------------------------------------- kernel calls
-def _run(mode, batch: Batch, policy_keys, policy_vals, w, tree, lr=0.0, halflife=1.0, pos0=0,
-         ckeys=None, ccount=None, allow_new=True, size=19, eval_out=False):
-    t = P.tables(size)
+def _run(mode, batch: RolloutBatch, table, w, tree, lr=0.0, halflife=1.0, pos0=0, counts=None,
+         size=19, eval_out=False):
+    """One kernel call on a batch: ``(statistics, eval rows)``; ``counts``: the count pass's
+    :class:`KeyCounts`."""
     stats = np.zeros(6, np.float64)
     m = max(batch.num_moves, 1)
     m = m if eval_out else 1
-    ev = (np.zeros(m, np.uint8), np.zeros(m, np.uint8), np.zeros(m, np.float64),
-          np.zeros(m, np.int32), np.zeros(m, np.int32))
-    if ckeys is None:
-        ckeys = np.full(1, -1, np.int64)
-        ccount = np.zeros(1, np.int64)
-    ne = run_games(mode, *batch.arrays(), size, t.nbr, t.nbr8, t.nbr12, t.p12, t.i12, t.t_o,
-                   t.t_d, t.swap, policy_keys, policy_vals, w, tree, float(lr), float(halflife),
-                   int(pos0), ckeys, ccount, allow_new, stats, *ev)
+    ev = EvalRows(np.zeros(m, np.uint8), np.zeros(m, np.uint8), np.zeros(m, np.float64),
+                  np.zeros(m, np.int32), np.zeros(m, np.int32))
+    if counts is None:
+        counts = KeyCounts(np.full(1, -1, np.int64), np.zeros(1, np.int64), True)
+    ne = run_games(mode, batch.arrays(), tables(size), table, w, tree, float(lr), float(halflife),
+                   int(pos0), counts, stats, ev)
     return stats, tuple(a[:ne] for a in ev)
 
 
@@ -323,8 +328,7 @@ def evaluate_batches(policy: RolloutPolicy, batch_iter, max_positions: int | Non
     outs = [[], [], [], [], []]
     total = 0
     for batch in batch_iter:
-        _, ev = _run(MODE_EVAL, batch, policy.keys, policy.vals, policy.weights, policy.tree,
-                     eval_out=True)
+        _, ev = _run(MODE_EVAL, batch, policy.table, policy.weights, policy.tree, eval_out=True)
         srcs = np.array(batch.sources, dtype=object)[ev[4]]
         for o, x in zip(outs, list(ev[:4]) + [srcs]):
             o.append(x)
@@ -350,7 +354,7 @@ def summarize(top1, top5, logp) -> dict:
 
 # --------------------------------------------------------------------- the trainer
 @dataclass
-class TrainConfig:
+class RolloutTrainConfig:
     kind: str = "rollout"
     max_positions: int = 1_000_000
     count_games: int = 2000
@@ -400,14 +404,14 @@ def _load_state(path: Path) -> dict:
     return st
 
 
-def count_patterns(paths, cfg: TrainConfig) -> tuple[np.ndarray, dict]:
+def count_patterns(paths, cfg: RolloutTrainConfig) -> tuple[np.ndarray, dict]:
     """Pattern keys of the candidates of the first ``count_games`` training games seen at least
     ``min_count`` times, most frequent first."""
     cap = 1 << (23 if cfg.kind == "tree" else 21)
     ckeys = np.full(cap, -1, np.int64)
     ccount = np.zeros(cap, np.int64)
-    empty_k, empty_v = P.build_table(np.zeros(0, np.int64), np.zeros(0, np.int32))
-    w = np.zeros(P.NFIX, np.float32)
+    empty = build_table(np.zeros(0, np.int64), np.zeros(0, np.int32))
+    w = np.zeros(NFIX, np.float32)
     stream = cfg.stream(paths, "train")
     games = positions = 0
     t0 = last = time.time()
@@ -416,8 +420,8 @@ def count_patterns(paths, cfg: TrainConfig) -> tuple[np.ndarray, dict]:
         if games >= cfg.count_games:
             break
         allow = bool(np.count_nonzero(ckeys != -1) < cap // 2)
-        stats, _ = _run(MODE_COUNT, batch, empty_k, empty_v, w, cfg.kind == "tree",
-                        ckeys=ckeys, ccount=ccount, allow_new=allow, size=cfg.size)
+        stats, _ = _run(MODE_COUNT, batch, empty, w, cfg.kind == "tree",
+                        counts=KeyCounts(ckeys, ccount, allow), size=cfg.size)
         closed += stats[ST_FULL]
         games += len(batch)
         positions += int(stats[ST_POS])
@@ -430,12 +434,12 @@ def count_patterns(paths, cfg: TrainConfig) -> tuple[np.ndarray, dict]:
     keep = counts >= cfg.min_count
     order = np.argsort(-counts[keep], kind="stable")
     kept = keys[keep][order]
-    fams = kept >> P.FAM_SHIFT
+    fams = kept >> FAM_SHIFT
     info = {"count_games": games, "count_positions": positions, "seconds": round(time.time() - t0), "distinct_patterns": int(occ.sum()),
             "table_closed_hits": int(closed), "min_count": cfg.min_count,
-            "patterns_3x3": int(np.count_nonzero(fams == P.FAM3)),
-            "patterns_response": int(np.count_nonzero(fams == P.FAMR)),
-            "patterns_diamond": int(np.count_nonzero(fams == P.FAMD))}
+            "patterns_3x3": int(np.count_nonzero(fams == FAM3)),
+            "patterns_response": int(np.count_nonzero(fams == FAMR)),
+            "patterns_diamond": int(np.count_nonzero(fams == FAMD))}
     _log(f"[count] {games:,} games, {positions:,} positions in {time.time() - t0:.0f}s: "
          f"{int(occ.sum()):,} distinct patterns, {len(kept):,} kept (>= {cfg.min_count}): "
          f"3x3 {info['patterns_3x3']:,}, response {info['patterns_response']:,}, "
@@ -443,7 +447,7 @@ def count_patterns(paths, cfg: TrainConfig) -> tuple[np.ndarray, dict]:
     return kept, info
 
 
-def load_val(paths, cfg: TrainConfig) -> list[Batch]:
+def load_val(paths, cfg: RolloutTrainConfig) -> list[RolloutBatch]:
     out, n = [], 0
     for batch in batches(cfg.stream(paths, "val"), cfg.games_per_batch):
         out.append(batch)
@@ -453,37 +457,110 @@ def load_val(paths, cfg: TrainConfig) -> list[Batch]:
     return out
 
 
-def train(paths, out, cfg: TrainConfig, resume: bool = True) -> RolloutPolicy:
+def train(paths, out, cfg: RolloutTrainConfig, resume: bool = True) -> RolloutPolicy:
     """Train and write the weights file ``out``; see the module docstring."""
-    from gopolicy.progress import eta_seconds, format_duration
-
     out = Path(out)
     spath = state_path(out)
-    st = None
+    st = _initial_state(paths, cfg, spath, resume)
+    policy = RolloutPolicy(st["weights"], st["pattern_keys"], cfg.kind)
+    run = _TrainingRun(paths, cfg, st, policy, load_val(paths, cfg), spath)
+    if not run.nval:
+        _log("[train] no held-out (val) games among the inputs: no validation curve")
+    while st["positions"] < cfg.max_positions:
+        if run.epoch():
+            break
+        st["epoch"] += 1
+        st["consumed"] = None
+        _log(f"[train] epoch {st['epoch']} done at {st['positions']:,} positions")
+    policy.info = run.info()
+    policy.save(out)
+    spath.unlink(missing_ok=True)
+    _log(f"[train] wrote {out} ({len(policy.pattern_keys):,} patterns, {st['positions']:,} positions)")
+    return policy
+
+
+def _initial_state(paths, cfg: RolloutTrainConfig, spath: Path, resume: bool) -> dict:
+    """The saved state of an interrupted run with the same settings, else a fresh one (after
+    the count pass)."""
     if resume and spath.is_file():
         st = _load_state(spath)
         if st.get("config") != cfg.key():
             raise ValueError(f"{spath} was made with other settings ({st.get('config')}); "
                              f"delete it or pass the same settings")
         _log(f"[train] resuming from {spath}: {st['positions']:,} positions done")
-    if st is None:
-        keys, cinfo = count_patterns(paths, cfg)
-        w = np.zeros(P.NFIX + len(keys), np.float32)
-        st = {"config": cfg.key(), "weights": w, "pattern_keys": keys, "count": cinfo,
-              "positions": 0, "epoch": 0, "consumed": None, "curve": [], "train_logp": 0.0,
-              "train_top1": 0.0, "train_n": 0, "started": time.time(), "elapsed": 0.0}
-        _save_state(spath, st)
-    policy = RolloutPolicy(st["weights"], st["pattern_keys"], cfg.kind)
-    w = policy.weights
-    val = load_val(paths, cfg)
-    nval = sum(len(b) for b in val)
-    if not nval:
-        _log("[train] no held-out (val) games among the inputs: no validation curve")
+        return st
+    keys, cinfo = count_patterns(paths, cfg)
+    w = np.zeros(NFIX + len(keys), np.float32)
+    st = {"config": cfg.key(), "weights": w, "pattern_keys": keys, "count": cinfo,
+          "positions": 0, "epoch": 0, "consumed": None, "curve": [], "train_logp": 0.0,
+          "train_top1": 0.0, "train_n": 0, "started": time.time(), "elapsed": 0.0}
+    _save_state(spath, st)
+    return st
 
-    def validate():
-        if not nval:
+
+class _TrainingRun:
+    """The SGD pass of :func:`train`: the state ``st`` it saves for resuming (``st["weights"]``
+    is ``policy.weights``, trained in place), the held-out batches and the clock of its logs,
+    checkpoints and validations."""
+
+    def __init__(self, paths, cfg: RolloutTrainConfig, st: dict, policy: RolloutPolicy,
+                 val: list[RolloutBatch], spath: Path):
+        self.paths, self.cfg, self.st, self.policy, self.val, self.spath = paths, cfg, st, policy, val, spath
+        self.nval = sum(len(b) for b in val)
+        self.base_elapsed = st.get("elapsed", 0.0)
+        self.done0 = st["positions"]
+        self.t0 = self.last_log = self.last_save = time.time()
+        self.next_val = (st["positions"] // cfg.val_every + 1) * cfg.val_every
+
+    def epoch(self) -> bool:
+        """Train on the games of the train split not consumed yet; True once ``max_positions``
+        positions are done."""
+        st, cfg = self.st, self.cfg
+        stream = cfg.stream(self.paths, "train", st["consumed"])
+        got = 0
+        for batch in batches(stream, cfg.games_per_batch):
+            stats, _ = _run(MODE_TRAIN, batch, self.policy.table, self.policy.weights,
+                            cfg.kind == "tree", cfg.lr, cfg.lr_halflife, st["positions"],
+                            size=cfg.size)
+            got += len(batch)
+            st["positions"] += int(stats[ST_POS])
+            st["train_logp"] += float(stats[ST_LOGP])
+            st["train_top1"] += float(stats[ST_TOP1])
+            st["train_n"] += int(stats[ST_POS])
+            st["consumed"] = stream.consumed
+            self._after_batch(time.time())
+            if st["positions"] >= cfg.max_positions:
+                return True
+        if got == 0 and st["epoch"] == 0 and st["positions"] == 0:
+            raise ValueError("no training games among the inputs")
+        return False
+
+    def _after_batch(self, now: float) -> None:
+        """Progress line, held-out curve and checkpoint, each when its time has come."""
+        st, cfg = self.st, self.cfg
+        if now - self.last_log > 15:
+            self.last_log = now
+            rate = (st["positions"] - self.done0) / (now - self.t0)
+            eta = eta_seconds(st["positions"] - self.done0, cfg.max_positions - self.done0,
+                              now - self.t0)
+            _log(f"[train] {st['positions']:,}/{cfg.max_positions:,} positions "
+                 f"(epoch {st['epoch'] + 1}), {rate:,.0f} pos/s, ETA {format_duration(eta)}; "
+                 f"train top-1 {100 * st['train_top1'] / max(st['train_n'], 1):.1f}% "
+                 f"log-lik {st['train_logp'] / max(st['train_n'], 1):.3f}")
+        if st["positions"] >= self.next_val:
+            self.next_val += cfg.val_every
+            self.validate()
+        if now - self.last_save > cfg.save_every:
+            self.last_save = now
+            st["elapsed"] = self.base_elapsed + (now - self.t0)
+            _save_state(self.spath, st)
+
+    def validate(self) -> dict | None:
+        """A point of the held-out curve (None without held-out games)."""
+        st = self.st
+        if not self.nval:
             return None
-        res = summarize(*evaluate_batches(policy, val)[:3])
+        res = summarize(*evaluate_batches(self.policy, self.val)[:3])
         st["curve"].append({"positions": st["positions"], "val_positions": res["positions"],
                             "val_top1": res["top1"],
                             "val_top5": res["top5"], "val_log_likelihood": res["log_likelihood"],
@@ -496,61 +573,15 @@ def train(paths, out, cfg: TrainConfig, resume: bool = True) -> RolloutPolicy:
         st["train_n"] = 0
         return res
 
-    t0 = time.time()
-    base_elapsed = st.get("elapsed", 0.0)
-    done0 = st["positions"]
-    last_log = last_save = time.time()
-    next_val = (st["positions"] // cfg.val_every + 1) * cfg.val_every
-    tree = cfg.kind == "tree"
-    while st["positions"] < cfg.max_positions:
-        stream = cfg.stream(paths, "train", st["consumed"])
-        got = 0
-        for batch in batches(stream, cfg.games_per_batch):
-            stats, _ = _run(MODE_TRAIN, batch, policy.keys, policy.vals, w, tree, cfg.lr,
-                            cfg.lr_halflife, st["positions"], size=cfg.size)
-            got += len(batch)
-            st["positions"] += int(stats[ST_POS])
-            st["train_logp"] += float(stats[ST_LOGP])
-            st["train_top1"] += float(stats[ST_TOP1])
-            st["train_n"] += int(stats[ST_POS])
-            st["consumed"] = stream.consumed
-            now = time.time()
-            if now - last_log > 15:
-                last_log = now
-                rate = (st["positions"] - done0) / (now - t0)
-                eta = eta_seconds(st["positions"] - done0, cfg.max_positions - done0, now - t0)
-                _log(f"[train] {st['positions']:,}/{cfg.max_positions:,} positions "
-                     f"(epoch {st['epoch'] + 1}), {rate:,.0f} pos/s, ETA {format_duration(eta)}; "
-                     f"train top-1 {100 * st['train_top1'] / max(st['train_n'], 1):.1f}% "
-                     f"log-lik {st['train_logp'] / max(st['train_n'], 1):.3f}")
-            if st["positions"] >= next_val:
-                next_val += cfg.val_every
-                validate()
-            if now - last_save > cfg.save_every:
-                last_save = now
-                st["elapsed"] = base_elapsed + (now - t0)
-                _save_state(spath, st)
-            if st["positions"] >= cfg.max_positions:
-                break
-        if st["positions"] >= cfg.max_positions:
-            break
-        if got == 0:
-            if st["epoch"] == 0 and st["positions"] == 0:
-                raise ValueError("no training games among the inputs")
-        st["epoch"] += 1
-        st["consumed"] = None
-        _log(f"[train] epoch {st['epoch']} done at {st['positions']:,} positions")
-    curve = st["curve"]
-    final = validate() if not curve or curve[-1]["positions"] != st["positions"] else {
-        "positions": nval and curve[-1].get("val_positions"), "top1": curve[-1]["val_top1"],
-        "top5": curve[-1]["val_top5"], "log_likelihood": curve[-1]["val_log_likelihood"]}
-    info = {"kind": cfg.kind, "positions": st["positions"], "epochs": st["epoch"] + (
-        0 if st["consumed"] is None else 1), "config": cfg.key(), "count": st["count"],
-        "curve": st["curve"], "inputs": [str(p) for p in paths],
-        "train_seconds": round(base_elapsed + time.time() - t0),
-        "val": final}
-    policy.info = info
-    policy.save(out)
-    spath.unlink(missing_ok=True)
-    _log(f"[train] wrote {out} ({len(policy.pattern_keys):,} patterns, {st['positions']:,} positions)")
-    return policy
+    def info(self) -> dict:
+        """The weights file's info, after a last validation unless the curve ends here."""
+        st, cfg = self.st, self.cfg
+        curve = st["curve"]
+        final = self.validate() if not curve or curve[-1]["positions"] != st["positions"] else {
+            "positions": self.nval and curve[-1].get("val_positions"), "top1": curve[-1]["val_top1"],
+            "top5": curve[-1]["val_top5"], "log_likelihood": curve[-1]["val_log_likelihood"]}
+        return {"kind": cfg.kind, "positions": st["positions"], "epochs": st["epoch"] + (
+            0 if st["consumed"] is None else 1), "config": cfg.key(), "count": st["count"],
+            "curve": st["curve"], "inputs": [str(p) for p in self.paths],
+            "train_seconds": round(self.base_elapsed + time.time() - self.t0),
+            "val": final}

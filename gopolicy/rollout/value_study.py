@@ -22,7 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from gopolicy.corpus import sgf as sgf_io
+from gopolicy.corpus.shard_format import game_hash, split_of
 from gopolicy.rollout.playout import Rollouts
+from gopolicy.rollout.train import GameStream
 
 BIN = 50
 
@@ -38,9 +41,6 @@ def outcome(result: str) -> float | None:
 
 
 def held_out_games(paths, splits=("val", "test")):
-    from gopolicy.corpus.shard_format import game_hash, split_of
-    from gopolicy.rollout.train import GameStream
-
     for game in GameStream(paths, None):
         if outcome(game.result) is not None and split_of(game_hash(game)) in splits:
             yield game
@@ -48,8 +48,6 @@ def held_out_games(paths, splits=("val", "test")):
 
 def sample_positions(game, rng, max_bin: int):
     """``[(bin, board)]``: one position per 50-move bin, at a random move number in the bin."""
-    from gopolicy.corpus import sgf as sgf_io
-
     total = game.num_moves
     want = {}
     for b in range(max_bin + 1):
@@ -68,8 +66,6 @@ def sample_positions(game, rng, max_bin: int):
 
 def run_study(paths, games: int, n: int, weights=None, seed: int = 0, max_bin: int = 6,
               log=print) -> dict:
-    from gopolicy.corpus import sgf as sgf_io
-
     rng = np.random.default_rng(seed)
     policies = {"uniform": "uniform", "rollout policy": weights}
     rollers: dict = {}

@@ -1,8 +1,12 @@
-"""What a training run is asked to do (``gopolicy train`` flags), and how a
-resumed run's stored settings merge with the flags given again."""
+"""What a training run is asked to do (``gopolicy train`` flags), how a
+resumed run's stored settings merge with the flags given again, and how a
+checkpoint's network meets the architecture flags."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from gopolicy.net.architecture import DEFAULT_FILTERS, DEFAULT_LAYERS, DEFAULT_PLANES, MODEL_NAME
+from gopolicy.training import recipes
 
 
 @dataclass
@@ -13,10 +17,10 @@ class TrainConfig:
     recipe: str = "fast"
     split: str = "train"
     val_split: str = "val"
-    model: str = "alphago_policy"
-    filters: int = 192
-    layers: int = 13
-    planes: int = 48
+    model: str = MODEL_NAME
+    filters: int = DEFAULT_FILTERS
+    layers: int = DEFAULT_LAYERS
+    planes: int = DEFAULT_PLANES
     # recipe overrides (None: the recipe's value)
     batch_size: int | None = None
     lr: float | None = None
@@ -59,6 +63,8 @@ class TrainConfig:
                      "halve_every", "grad_clip", "label_smoothing", "augment")
     # where the data is read from is given anew each time, never taken from a checkpoint
     NOT_STORED = ("data", "sgf", "out", "resume", "workers")
+    # the network's shape: a --resume / --init checkpoint's model_config decides it
+    ARCHITECTURE = {"model": "name", "planes": "planes", "filters": "filters", "layers": "layers"}
 
 
 def resolve_config(cfg: TrainConfig, stored: dict | None, explicit: set[str]):
@@ -67,8 +73,6 @@ def resolve_config(cfg: TrainConfig, stored: dict | None, explicit: set[str]):
     Order: recipe defaults < stored (resumed) config < flags given explicitly.
     Returns ``(cfg, recipe)``.
     """
-    from gopolicy.training import recipes
-
     if stored:
         for k, v in stored.items():
             if k in TrainConfig.NOT_STORED or k not in TrainConfig.__dataclass_fields__:
@@ -87,3 +91,25 @@ def config_from_args(args) -> tuple[TrainConfig, set[str]]:
     values = {k: getattr(args, k) for k in fields if k != "extra" and hasattr(args, k)}
     cfg = TrainConfig(**values)
     return cfg, set(values)
+
+
+def take_architecture(cfg: TrainConfig, model_config: dict, explicit: set[str], where: str) -> str | None:
+    """Set ``cfg``'s architecture fields to a checkpoint's ``model_config``.
+
+    A field given explicitly with another value is refused (ValueError, one line:
+    the checkpoint's weights fix the network, a flag cannot change it); ``where``
+    names the checkpoint (``"--init PATH"``, ``"--resume PATH"``). Returns the log
+    line for the values taken without being asked (None when all were given)."""
+    remedy = ("pick another checkpoint" if where.startswith("--init")
+              else "train a new run in another --out")
+    taken = []
+    for field_name, key in TrainConfig.ARCHITECTURE.items():
+        stored = model_config[key]
+        if field_name not in explicit:
+            taken.append(f"{field_name} {stored}")
+        elif getattr(cfg, field_name) != stored:
+            flag = f"--{field_name}"
+            raise ValueError(f"{flag} {getattr(cfg, field_name)} conflicts with the checkpoint's {stored} "
+                             f"{field_name} ({where}): drop {flag} or {remedy}")
+        setattr(cfg, field_name, stored)
+    return f"[train] the network is the checkpoint's ({where}): {', '.join(taken)}" if taken else None

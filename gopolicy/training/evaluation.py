@@ -13,9 +13,17 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from gopolicy.go import symmetry
+from gopolicy.corpus import sgf as sgf_io
+from gopolicy.corpus.shards import ShardSet, iter_eval_batches, model_input, to_device
+from gopolicy.go import features, symmetry
+from gopolicy.go.coords import pass_move
+from gopolicy.net.checkpoint import load_model
+from gopolicy.net.device import autocast
 from gopolicy.net.model_paths import default_model_path
+from gopolicy.rollout.model import RolloutPolicy
+from gopolicy.rollout.train import GameStream, batches, evaluate_batches, sgf_inputs_of
 
 # Extended Data Table 3 (48 planes, 13 layers; test-set accuracy)
 PAPER_ROWS = [
@@ -50,8 +58,6 @@ def resolve_model_path(path=None) -> Path:
 
 def load_policy(path=None, device="cpu"):
     """``(model, model_config)`` for ``path`` or the bundled model."""
-    from gopolicy.net.checkpoint import load_model
-
     return load_model(resolve_model_path(path), device=device)
 
 
@@ -63,11 +69,6 @@ def symmetric_probabilities(model, x, symmetries: int = 1, dev=None):
     """Move probabilities ``(N, P)`` for planes ``x`` (N, C, S, S), averaged over
     the first ``symmetries`` board symmetries: each transformed input's
     prediction is mapped back (``p[q] = p_s[image of q under s]``) before averaging."""
-    import torch
-
-    from gopolicy.net.device import autocast
-    from gopolicy.corpus.shards import model_input
-
     size = x.shape[-1]
     cl = bool(dev is not None and dev.channels_last)
     total = None
@@ -120,8 +121,6 @@ def _phase_keys(move_number: np.ndarray) -> np.ndarray:
 
 
 def score_batch(tally: Tally, probs, target, move_number: np.ndarray, sources: np.ndarray) -> None:
-    import torch
-
     top5_idx = torch.topk(probs, k=min(5, probs.shape[1]), dim=1).indices
     t = target.view(-1, 1)
     top1 = (top5_idx[:, :1] == t).any(1).cpu().numpy()
@@ -146,10 +145,6 @@ def evaluate_shards(model, data, split: str = "val", *, symmetries: int = 1, bat
                     max_positions: int | None = None, dev=None, planes: int | None = None,
                     verify: bool = False) -> dict:
     """Evaluate ``model`` on a split of prepared shards (``max_positions`` spread evenly)."""
-    import torch
-
-    from gopolicy.corpus.shards import ShardSet, iter_eval_batches, to_device
-
     shards = ShardSet(data, split, verify=verify)
     k = _model_planes(model, planes) or shards.num_planes
     if k > shards.num_planes:
@@ -170,10 +165,6 @@ def evaluate_shards(model, data, split: str = "val", *, symmetries: int = 1, bat
 def iter_sgf_positions(paths, *, planes: int = 48, max_positions: int | None = None, skipped: dict | None = None):
     """``(planes uint8 (k,S,S), target, move_number, source)`` for every non-pass
     move of every SGF file/folder/archive in ``paths`` (features on the fly)."""
-    from gopolicy.go import features
-    from gopolicy.corpus import sgf as sgf_io
-    from gopolicy.go.coords import pass_move
-
     def count_skip(reason: str, detail: str = "") -> None:
         if skipped is not None:
             skipped[reason] = skipped.get(reason, 0) + 1
@@ -201,8 +192,6 @@ def iter_sgf_positions(paths, *, planes: int = 48, max_positions: int | None = N
 def evaluate_sgf(model, paths, *, symmetries: int = 1, batch_size: int = 256, max_positions: int | None = None,
                  dev=None, planes: int | None = None) -> dict:
     """Evaluate ``model`` on SGF files/folders (passes are skipped as targets)."""
-    import torch
-
     k = _model_planes(model, planes) or 48
     device = dev.device if dev is not None else torch.device("cpu")
     tally = Tally()
@@ -232,9 +221,6 @@ def evaluate_sgf(model, paths, *, symmetries: int = 1, batch_size: int = 256, ma
 def evaluate_rollout(path, sgf=None, data=None, split: str = "val", max_positions: int | None = None) -> dict:
     """Accuracy of a rollout/tree-policy weights file (gopolicy/rollout) on SGF files, or on the
     ``split`` games of the SGF inputs a shard directory was prepared from."""
-    from gopolicy.rollout.model import RolloutPolicy
-    from gopolicy.rollout.train import GameStream, batches, evaluate_batches, sgf_inputs_of
-
     policy = RolloutPolicy.load(path)
     if sgf:
         stream = GameStream(sgf, None)

@@ -9,8 +9,8 @@ shards (``--data``) or are streamed from SGF by worker processes (``--sgf``,
 
 Single process::
 
-    gopolicy train --data /work/state/shards --out /work/state/runs/fast --recipe fast --max-samples 2000000
-    gopolicy train --sgf ../shared/data/sgf/train --out runs/stream --time-limit 60   # no shards
+    gopolicy train --data SHARDS --out runs/fast --recipe fast --max-samples 2000000
+    gopolicy train --sgf SGF_FOLDER --out runs/stream --time-limit 60   # no shards
 
 Several processes on one machine (DDP: nccl on GPUs, gloo on CPUs; each rank
 reads a disjoint part of every global batch; only rank 0 logs and checkpoints)::
@@ -43,11 +43,17 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
+import torch
+import torch.distributed as dist
+
+from gopolicy.net import checkpoint as ckpt_mod
+from gopolicy.training import recipes
 from gopolicy.training.config import TrainConfig, config_from_args, resolve_config
-from gopolicy.training.setup import CKPT_NAME, METRICS_NAME, WEIGHTS_NAME, Run, setup_run
+from gopolicy.training.plotting import plot_runs
+from gopolicy.training.reporting import Reporter
+from gopolicy.training.setup import CKPT_NAME, METRICS_NAME, WEIGHTS_NAME, Run, log, setup_run
 from gopolicy.training.step import MAX_BAD_STEPS, DivergenceGuard, TrainingDiverged, train_step
 
 __all__ = ["CKPT_NAME", "MAX_BAD_STEPS", "METRICS_NAME", "WEIGHTS_NAME", "TrainConfig", "TrainingDiverged",
@@ -78,8 +84,6 @@ class Clock:
         reserve = 1.5 * (self.eval_s + self.save_s)   # the end needs one more of each
         stop = self.elapsed() + reserve >= self.limit_s
         if self.run.ddp:  # every rank stops at the same step
-            import torch
-            import torch.distributed as dist
             flag = torch.tensor([float(stop)], device=self.run.dev.device)
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
             stop = bool(flag.item())
@@ -91,8 +95,6 @@ class Clock:
 
 
 def lr_now(run: Run, clock: Clock) -> float:
-    from gopolicy.training import recipes
-
     if run.total_steps:
         return recipes.lr_at(run.recipe, run.step, run.total_steps)
     if run.recipe.schedule == "cosine":  # a run with only a time limit: the schedule follows the clock
@@ -102,8 +104,6 @@ def lr_now(run: Run, clock: Clock) -> float:
 
 def save(run: Run, clock: Clock, rep, lr: float, final: bool = False) -> float:
     """The training checkpoint (rank 0; atomic)."""
-    from gopolicy.net import checkpoint as ckpt_mod
-
     t0 = time.time()
     if run.master:
         ckpt_mod.save_checkpoint(
@@ -128,8 +128,6 @@ def _feed_stats(run: Run) -> dict | None:
 
 def train(cfg: TrainConfig, explicit: set[str] | None = None) -> dict:
     """Run (or resume) training; returns the summary dict (rank 0 also writes it)."""
-    from gopolicy.training.reporting import Reporter
-
     t_entry = time.time()
     run = setup_run(cfg, set(explicit or ()))
     cfg = run.cfg
@@ -166,9 +164,6 @@ def train(cfg: TrainConfig, explicit: set[str] | None = None) -> dict:
 
 def finish(run: Run, clock: Clock, rep, lr: float, start_step: int, skipped: int) -> dict:
     """Final checkpoint, fp16 export, summary and curves."""
-    from gopolicy.net import checkpoint as ckpt_mod
-    from gopolicy.training.setup import log
-
     summary = {"step": run.step, "samples": run.samples, "total_steps": run.total_steps, "world_size": run.world,
                "wall": time.time() - clock.t_entry, "train_seconds": clock.elapsed(),
                "steps_this_session": run.step - start_step, "skipped_steps": skipped,
@@ -178,8 +173,6 @@ def finish(run: Run, clock: Clock, rep, lr: float, start_step: int, skipped: int
     if feed:
         summary["feed"] = feed
     if run.ddp:
-        import torch
-        import torch.distributed as dist
         flat = torch.cat([p.detach().float().reshape(-1) for p in run.raw_model.parameters()])
         ref = flat.clone()
         dist.broadcast(ref, 0)
@@ -197,7 +190,6 @@ def finish(run: Run, clock: Clock, rep, lr: float, start_step: int, skipped: int
         (out / "summary.json").write_text(json.dumps(summary, indent=1))
         if run.cfg.plot:
             try:
-                from gopolicy.training.plotting import plot_runs
                 plot_runs([out], out / "curves.png")
             except Exception as exc:
                 log(f"[train] plotting failed: {exc}")
@@ -208,17 +200,6 @@ def finish(run: Run, clock: Clock, rep, lr: float, start_step: int, skipped: int
         log(f"[train] done: {run.step:,} steps, {run.samples:,} samples ({summary['stopped_by']}); "
             f"checkpoint {run.ckpt_path}, weights {out / WEIGHTS_NAME}")
     if run.ddp:
-        import torch.distributed as dist
         dist.destroy_process_group()
     return summary
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m gopolicy.training.loop ...`` == ``gopolicy train ...``."""
-    from gopolicy.cli import main as cli_main
-
-    return cli_main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

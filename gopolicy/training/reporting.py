@@ -6,6 +6,13 @@ import os
 import time
 from pathlib import Path
 
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from gopolicy.corpus.batches import model_input, to_device
+from gopolicy.corpus.shard_loader import iter_eval_batches
+from gopolicy.net.device import autocast
 from gopolicy.progress import format_duration
 
 
@@ -36,13 +43,6 @@ def validate(model, shards, dev, *, planes: int, batch_size: int, max_positions:
              rank: int = 0, world: int = 1):
     """(mean loss, top-1, positions) on a fixed, evenly spread subset of ``shards``
     (a ShardSet, or the held-out PositionSet of an SGF stream)."""
-    import torch
-    import torch.nn.functional as F
-
-    from gopolicy.corpus.batches import model_input, to_device
-    from gopolicy.corpus.shard_loader import iter_eval_batches
-    from gopolicy.net.device import autocast
-
     was_training = model.training
     model.eval()
     tot = torch.zeros(3, dtype=torch.float64, device=dev.device)
@@ -57,7 +57,6 @@ def validate(model, shards, dev, *, planes: int, batch_size: int, max_positions:
             tot[1] += (logits.argmax(1) == b.target).sum()
             tot[2] += len(b.target)
     if world > 1:
-        import torch.distributed as dist
         dist.all_reduce(tot)
     model.train(was_training)
     n = max(1.0, float(tot[2]))
@@ -68,8 +67,6 @@ class Reporter:
     """Accumulates training loss/top-1 between progress lines; times what is not training."""
 
     def __init__(self, run):
-        import torch
-
         self.run = run
         self.acc = torch.zeros(3, dtype=torch.float64, device=run.dev.device)  # loss sum, correct, count
         self.t_start = time.time()
@@ -81,8 +78,6 @@ class Reporter:
     def add(self, res, batch) -> None:
         if not res.finite:
             return
-        import torch
-
         n = len(batch.target)
         with torch.no_grad():
             self.acc[0] += res.loss.double() * n
@@ -93,7 +88,6 @@ class Reporter:
         run = self.run
         tot = self.acc.clone()
         if run.ddp:
-            import torch.distributed as dist
             dist.all_reduce(tot)
         now = time.time()
         dt = max(1e-9, now - self.t_mark - self.paused)

@@ -3,6 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+import torch.nn.functional as F
+
+from gopolicy.corpus.batches import model_input
+from gopolicy.net.device import autocast
+from gopolicy.training import recipes
+
 MAX_BAD_STEPS = 10  # consecutive non-finite steps before giving up
 
 
@@ -20,12 +27,6 @@ class StepResult:
 
 def train_step(run, batch, lr: float) -> StepResult:
     """Forward, backward, clip, update (skipped when the loss or gradients are not finite)."""
-    import torch
-    import torch.nn.functional as F
-
-    from gopolicy.corpus.batches import model_input
-    from gopolicy.net.device import autocast
-
     recipe, opt, scaler = run.recipe, run.optimizer, run.scaler
     for g in opt.param_groups:
         g["lr"] = lr
@@ -57,8 +58,6 @@ class DivergenceGuard:
         if res.finite:
             self.bad = 0
             return
-        from gopolicy.training import recipes
-
         self.bad += 1
         self.skipped += 1
         self.say(f"[train] step {step}: non-finite loss/gradients (loss {float(res.loss):.4g}, grad norm "

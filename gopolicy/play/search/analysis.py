@@ -1,4 +1,5 @@
-"""Analysis output for GUIs, read from the live tree.
+"""The search's analysis lines for GUIs, read from the live tree (the commands and
+their arguments: :mod:`gopolicy.play.gtp_analysis`).
 
 * ``lz-analyze`` (Leela Zero; Sabaki, Lizzie): ``info move D4 visits 120
   winrate 5234 prior 1830 lcb 4987 order 0 pv D4 Q16 ...`` with win rate,
@@ -23,40 +24,6 @@ import math
 import numpy as np
 
 from gopolicy.go.coords import BLACK, to_gtp
-
-
-def parse_args(args: list[str], default_color: int, parse_color) -> tuple[int, float, bool]:
-    """``[color] [interval] [key value ...]`` -> (colour, interval in seconds, ownership?).
-    ``interval`` is in centiseconds (Leela Zero), also as ``interval N``."""
-    rest = list(args)
-    color = default_color
-    if rest:
-        try:
-            color = parse_color(rest[0])
-            rest = rest[1:]
-        except ValueError:
-            pass
-    interval, ownership = 100.0, False
-    if rest and _is_number(rest[0]):
-        interval = float(rest.pop(0))
-    i = 0
-    while i < len(rest):
-        key = rest[i].lower()
-        val = rest[i + 1] if i + 1 < len(rest) else ""
-        if key == "interval" and _is_number(val):
-            interval = float(val)
-        elif key == "ownership":
-            ownership = val.lower() == "true"
-        i += 2
-    return color, max(interval, 1.0) / 100.0, ownership
-
-
-def _is_number(s: str) -> bool:
-    try:
-        float(s)
-        return True
-    except ValueError:
-        return False
 
 
 def lcb(q: float, n: int) -> float:
@@ -135,8 +102,3 @@ def visit_fractions(root, n: int) -> np.ndarray:
         pts = root.moves < n
         out[root.moves[pts]] = root.N[pts] / root.visits
     return out
-
-
-def dboard(values: np.ndarray, size: int) -> str:
-    grid = values.reshape(size, size)
-    return "\n" + "\n".join(" ".join(f"{v:.2f}" for v in grid[r]) for r in range(size - 1, -1, -1))

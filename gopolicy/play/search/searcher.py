@@ -2,10 +2,12 @@
 2016, Methods "Search algorithm", with mixing parameter lambda = 1: leaves are
 valued by rollouts only, there is no value network).
 
-One simulation: from the root, pick edges by PUCT (:mod:`.tree`) down to an edge
-without an expanded child; the edge's child is expanded once the edge has
-``expand_threshold`` visits (the paper's n_thr); play the position out with one
-rollout to the end (area score with komi) and back the result up the path.
+One simulation, in four steps: ``select_leaf`` picks edges by PUCT (:mod:`.tree`)
+from the root down to an edge without an expanded child; ``expand`` gives that edge
+its child once it has ``expand_threshold`` visits (the paper's n_thr); ``evaluate``
+plays the position out with one rollout to the end (area score with komi); ``backup``
+adds the result along the path. A search runs simulations until its
+:class:`.budget.SearchBudget` is spent.
 
 * Priors: a new node gets the tree policy's probabilities at once (the
   "provisional prior") and is queued for the policy network; whichever thread
@@ -34,8 +36,10 @@ import numpy as np
 from gopolicy.go.board import Board, IllegalMove
 from gopolicy.go.coords import BLACK
 from gopolicy.go.scoring import score_after_removing, strings_of
+from gopolicy.play.eyes import own_eyes
+from gopolicy.play.game import BOARD_SIZE, DEFAULT_KOMI
+from gopolicy.play.search.budget import UNCLEAR_RATIO, SearchBudget
 from gopolicy.play.search.tree import Node, win_for
-
 from gopolicy.rollout import Rollouts, TreePolicy
 
 
@@ -60,42 +64,25 @@ def _tie_break(b: Board) -> np.ndarray:
 class SearchConfig:
     """The search's constants and what they rest on (AMD EPYC, this project's measurements).
 
-    * ``c_puct`` 2.0: agreement of the searched move with the professional's on 40
-      tom9d positions at 400 playouts: c = 0.5: 11, 1: 12, 2: 15, 3: 12, 4: 14 (the
-      network alone: 15); with values in [0, 1] it is AlphaGo's c = 5 on [-1, 1] give
-      or take a factor 1.25.
-    * ``fpu_reduction`` 0.25 (Leela Zero's): with a flat ``node value - 0.1`` a node
-      whose first rollout lost froze on its first edge (pass got 649 of 653 visits).
-    * ``expand_threshold`` 8: at 4 a 1,600-playout search made 249 network
-      evaluations (0.5 s of 1.7 s), at 8 121 (0.25 s); the tree policy covers the rest.
-    * ``score_weight`` 0.5, ``score_scale`` 20: each rollout is worth
-      ``(1 - w) * win + w * (1 + tanh((score - centre) / scale)) / 2`` to the player,
-      ``centre`` the previous search's mean score. With win/loss alone the search
-      played slack moves once its rollouts said 80% (vs GNU Go level 10: 10 wins in
-      39, and in the four games we led by 20-80 points at move 120 by GNU Go's
-      estimate, the lead melted away); the score term keeps a gradient when every
-      move wins or every move loses (KataGo's score utility, Pachi's dynamic komi).
-    * ``root_symmetries`` 8: the root's prior is the 8-symmetry average (one forward
-      pass of 8 positions, ~16 ms), as the policy-alone player plays; deeper nodes use one.
-    * ``tree_prior_mix`` 0.1: the network can give a decisive tactical move a prior
-      of ~0 (after Black fills its own eye in the capturing-race test, White's
-      capture of 190 stones had P < 0.001 and was never visited); a tenth of the
-      tree policy, whose features see ataris and captures, keeps such moves in reach.
-    * ``keep_network_move`` 0.1: the move played is the network's (the root's top
-      prior) unless the most visited move's rollout win rate beats it by 0.1 or more.
-      The rollouts misjudge the fights that decide games (their value error is barely
-      below uniform's before move 150), and the search followed them: in four games lost
-      to GNU Go level 10 (``scripts/gnugo_move_review.py``, moves 40-240) the most
-      visited move differed from the network's in 157 of 402 moves, and GNU Go's own
-      ``top_moves`` valued the network's move higher in 51, the searched one in 23. On
-      300 held-out tom9d positions at 800 playouts (``scripts/search_agreement.py``) the
-      players' move was the most visited one 127 times, the network's 135, this rule's
-      129 / 136 / 136 at margins 0.06 / 0.1 / 0.2. A c_puct of 6 agreed about as often as
-      the network (137 in a first draft of the script) but lost the capturing race of
-      ``test_search_wins_the_capturing_race_the_network_loses`` at 300 and 800
-      playouts; a margin keeps it (win rates near 0 against near 1).
-    * ``batch`` 8: a forward pass costs 2.76 ms per position alone, 2.09 in 4s, 1.95
-      in 8s, 1.88 in 16s: 8 takes most of the gain and keeps priors prompt.
+    * ``c_puct`` 2.0: the searched move agreed with the professional's on 15 of 40 tom9d
+      positions at 400 playouts (c = 0.5: 11, 1: 12, 3: 12, 4: 14).
+    * ``fpu_reduction`` 0.25 (Leela Zero's): a flat ``node value - 0.1`` froze a node whose
+      first rollout lost on its first edge (pass got 649 of 653 visits).
+    * ``expand_threshold`` 8: 121 network evaluations in a 1,600-playout search (0.25 s),
+      against 249 (0.5 s of 1.7 s) at 4; the tree policy covers the rest.
+    * ``score_weight`` 0.5, ``score_scale`` 20: a rollout is worth ``(1 - w) * win + w *
+      (1 + tanh((score - centre) / scale)) / 2``, ``centre`` the previous search's mean
+      score, so that a gradient remains when every move wins or loses (win/loss alone
+      played slack moves once ahead: 10 wins in 39 against GNU Go level 10).
+    * ``root_symmetries`` 8: the root's prior is the 8-symmetry average (one forward pass,
+      ~16 ms), as the policy-alone player plays; deeper nodes use one.
+    * ``tree_prior_mix`` 0.1: keeps in reach a decisive move the network gives ~0 (a
+      capture of 190 stones at P < 0.001 in the capturing-race test).
+    * ``keep_network_move`` 0.1: the most visited move replaces the network's only when
+      its rollout win rate is 0.1 higher: on 300 held-out tom9d positions at 800 playouts
+      (``scripts/search_agreement.py``) this rule played the player's move 136 times, the
+      most visited move 127.
+    * ``batch`` 8: a forward pass costs 2.76 ms a position alone, 1.95 in 8s, 1.88 in 16s.
     """
 
     c_puct: float = 2.0          # exploration constant (values in [0, 1])
@@ -109,6 +96,16 @@ class SearchConfig:
     pass_prior: float = 0.5      # pass edge's prior, as a fraction of the mean point prior
     max_reuse_moves: int = 8     # tree reuse across at most this many moves
     keep_network_move: float = 0.1   # win-rate gap the most visited move needs to replace the network's (0: off)
+
+
+@dataclass
+class Leaf:
+    """Where one simulation's walk down the tree stopped."""
+
+    board: Board                        # the position there
+    path: list                          # [(node, edge index)] walked, each with a virtual loss
+    result: tuple[float, float] | None = None   # (Black's result, score) when the game ended in the tree
+    open_edge: bool = False             # the last edge has no child yet
 
 
 @dataclass
@@ -135,7 +132,7 @@ class Searcher:
         self.policy = policy
         self.threads = threads
         self.cfg = config or SearchConfig()
-        self.rollouts = rollouts if rollouts is not None else Rollouts(19, 7.5)
+        self.rollouts = rollouts if rollouts is not None else Rollouts(BOARD_SIZE, DEFAULT_KOMI)
         self.tree_policy = tree_policy if tree_policy is not None else TreePolicy.load()
         self.seed = int(seed)
         self.lock = threading.Lock()
@@ -147,7 +144,7 @@ class Searcher:
         self._started = 0
         self._sims = 0
         self._stop_flag = False
-        self._target = 0
+        self._budget = SearchBudget(playouts=0)
         self.own_sum = np.zeros(361, np.float64)
         self.own_n = 0
         self.score_sum = 0.0
@@ -187,7 +184,7 @@ class Searcher:
     def _set_root(self, board: Board) -> None:
         node = self._reused_root(board)
         if node is None:
-            node = self._expand(board)
+            node = self.new_node(board)
         self.root, self.root_board = node, board.copy()
         self._queue.clear()
         self._drop_queued(node)
@@ -206,13 +203,11 @@ class Searcher:
             x.queued = False
             stack.extend(x.children.values())
 
-    def _expand(self, b: Board) -> Node:
+    def new_node(self, b: Board) -> Node:
         """A node for position ``b`` with the tree policy's provisional prior."""
-        from gopolicy.play.network_policy import NetworkPolicy
-
         n = b.n
         cand = np.flatnonzero(b.analyze().legal)
-        pts = cand[~NetworkPolicy.own_eyes(b, b.to_move, cand)]
+        pts = cand[~own_eyes(b, b.to_move, cand)]
         moves = np.append(pts, n).astype(np.int32)
         # Superko is checked lazily on the walk; the tree policy's full legal_mask
         # would cost ~0.7 ms per expansion.
@@ -238,33 +233,15 @@ class Searcher:
         return np.append(p / s * (1.0 - pp), pp)
 
     # ------------------------------------------------------------ network
-    def _evaluate(self, items: list[tuple[Node, Board]], symmetries: int | None = None) -> None:
+    def set_network_priors(self, items: list[tuple[Node, Board]], symmetries: int | None = None) -> None:
         """Network priors for ``items`` in one forward pass (the lock is not held)."""
-        from gopolicy.go import symmetry
-
         pol = self.policy
         if pol is None or not items:
             for node, _ in items:
                 node.queued = False
             return
-        S = pol.symmetries if symmetries is None else symmetries
-        feats = []
-        for _, b in items:
-            x = pol._features(b, b.to_move)
-            feats += [symmetry.apply_np(x, s) for s in range(S)] if S > 1 else [x]
-        n = items[0][1].n
-        out = pol._forward(np.stack(feats)).reshape(len(items), S, n)
-        priors = []
-        for k, (node, b) in enumerate(items):
-            pts = node.moves[:-1]
-            acc = np.zeros(len(pts))
-            for s in range(S):
-                lg = out[k, s, symmetry.point_map(s, b.size)[:n]][pts].astype(np.float64) if S > 1 \
-                    else out[k, 0, pts].astype(np.float64)
-                if len(lg):
-                    e = np.exp(lg - lg.max())
-                    acc += e / e.sum()
-            priors.append(self._with_pass(acc / S))
+        raw = pol.priors_many([b for _, b in items], [node.moves[:-1] for node, _ in items], symmetries)
+        priors = [self._with_pass(p) for p in raw]
         with self.lock:
             m = self.cfg.tree_prior_mix
             for (node, _), pr in zip(items, priors):
@@ -276,6 +253,16 @@ class Searcher:
         if self.policy is not None and not node.net_done and not node.queued:
             node.queued = True
             self._queue.append((node, b))
+
+    def _take_batch(self) -> list[tuple[Node, Board]] | None:
+        """``batch`` queued nodes for one forward pass, when that many wait and no
+        thread is evaluating already (the lock is held)."""
+        k = self.cfg.batch
+        if len(self._queue) < k or self._flushing:
+            return None
+        self._flushing = True
+        batch, self._queue[:] = self._queue[:k], self._queue[k:]
+        return batch
 
     # ------------------------------------------------------------ one simulation
     def _utility_black(self, black: float, score: float) -> float:
@@ -292,88 +279,122 @@ class Searcher:
         return (1.0 if score > 0 else 0.0 if score < 0 else 0.5), score
 
     def _simulate(self) -> bool:
-        cfg = self.cfg
+        """One simulation: select a leaf, expand, evaluate, back up; then the network
+        pass when a batch is due. False when the budget allows no more."""
         with self.lock:
-            if self._stop_flag or self._started >= self._target:
+            if self._stop_flag or self._started >= self._budget.target:
                 return False
             self._started += 1
             seed = (self.seed * 1_000_003 + self.root_board.move_count * 7919 + self._started) & 0x7FFFFFFF
-            b = self.root_board.copy()
-            node = self.root
-            path: list[tuple[Node, int]] = []
-            leaf = None
-            while True:
-                if node.terminal is not None:
-                    leaf = node.terminal
-                    break
-                i = node.select(cfg.c_puct, cfg.fpu_reduction)
-                mv = int(node.moves[i])
-                try:
-                    b.play(mv)
-                except IllegalMove:     # positional superko: drop the edge
-                    node.bad[i] = True
-                    continue
-                node.VL[i] += 1
-                path.append((node, i))
-                child = node.children.get(i)
-                if b.consecutive_passes >= 2:
-                    if child is None:
-                        child = Node(np.zeros(0, np.int32), np.zeros(0), b.to_move)
-                        child.terminal = self._terminal_black(b)
-                        node.children[i] = child
-                    leaf = child.terminal
-                    break
-                if child is None:
-                    if node.N[i] + 1 >= cfg.expand_threshold:
-                        child = self._expand(b)
-                        node.children[i] = child
-                        self._enqueue(child, b.copy())
-                    break
-                if not child.net_done and not child.queued:
-                    self._enqueue(child, b.copy())
-                node = child
-        own = None
-        if leaf is None:
-            res = self.rollouts.run(b, n=1, seed=seed)
-            black, score, own = res.black_wins / res.n, res.score_sum / res.n, res.ownership_sum / res.n
-        else:
-            black, score = leaf
-        batch = None
+            leaf = self.select_leaf()
+            self.expand(leaf)
+        black, score, own = self.evaluate(leaf, seed)
         with self.lock:
-            util = self._utility_black(black, score)
-            for nd, i in path:
-                nd.VL[i] -= 1
-                nd.N[i] += 1
-                nd.W[i] += win_for(nd.to_move, black)
-                nd.U[i] += win_for(nd.to_move, util)
-                nd.S[i] += score
-            if own is not None:
-                self.own_sum += own
-                self.own_n += 1
-            self.score_sum += score
-            self._sims += 1
-            if len(self._queue) >= cfg.batch and not self._flushing:
-                self._flushing = True
-                batch, self._queue[:] = self._queue[:cfg.batch], self._queue[cfg.batch:]
+            self.backup(leaf.path, black, score, own)
+            batch = self._take_batch()
         if batch:
             try:
-                self._evaluate(batch)
+                self.set_network_priors(batch)
             finally:
                 self._flushing = False
         return True
+
+    def select_leaf(self) -> Leaf:
+        """From the root by PUCT (:meth:`Node.select`) to an edge without an expanded
+        child, or to the end of the game, with a virtual loss on every edge taken; a
+        child passed on the way that still lacks the network's prior is queued for it.
+        The lock is held."""
+        cfg = self.cfg
+        b = self.root_board.copy()
+        node = self.root
+        path: list[tuple[Node, int]] = []
+        while node.terminal is None:
+            i = node.select(cfg.c_puct, cfg.fpu_reduction)
+            try:
+                b.play(int(node.moves[i]))
+            except IllegalMove:     # positional superko: drop the edge
+                node.bad[i] = True
+                continue
+            node.VL[i] += 1
+            path.append((node, i))
+            if b.consecutive_passes >= 2:
+                return Leaf(b, path, result=self._game_end(node, i, b))
+            child = node.children.get(i)
+            if child is None:
+                return Leaf(b, path, open_edge=True)
+            if not child.net_done and not child.queued:
+                self._enqueue(child, b.copy())
+            node = child
+        return Leaf(b, path, result=node.terminal)
+
+    def _game_end(self, node: Node, i: int, b: Board) -> tuple[float, float]:
+        """The result of the game two passes ended at edge ``i``, kept in a terminal child."""
+        child = node.children.get(i)
+        if child is None:
+            child = Node(np.zeros(0, np.int32), np.zeros(0), b.to_move)
+            child.terminal = self._terminal_black(b)
+            node.children[i] = child
+        return child.terminal
+
+    def expand(self, leaf: Leaf) -> None:
+        """Grow the tree at the leaf's open edge once the edge has ``expand_threshold``
+        visits (this one included): a node with the tree policy's prior, queued for the
+        network's. The lock is held."""
+        if not leaf.open_edge:
+            return
+        node, i = leaf.path[-1]
+        if node.N[i] + 1 >= self.cfg.expand_threshold:
+            child = self.new_node(leaf.board)
+            node.children[i] = child
+            self._enqueue(child, leaf.board.copy())
+
+    def evaluate(self, leaf: Leaf, seed: int) -> tuple[float, float, np.ndarray | None]:
+        """(Black's result, score, final ownership or None) of the leaf: one rollout to
+        the end of the game, or the end the tree reached. The lock is not held."""
+        if leaf.result is not None:
+            black, score = leaf.result
+            return black, score, None
+        res = self.rollouts.run(leaf.board, n=1, seed=seed)
+        return res.black_wins / res.n, res.score_sum / res.n, res.ownership_sum / res.n
+
+    def backup(self, path: list[tuple[Node, int]], black: float, score: float,
+               own: np.ndarray | None) -> None:
+        """Add the result to every edge of ``path`` (from its node's player's side) in
+        place of its virtual loss, and to the root's ownership and score sums. The lock
+        is held."""
+        util = self._utility_black(black, score)
+        for nd, i in path:
+            nd.VL[i] -= 1
+            nd.N[i] += 1
+            nd.W[i] += win_for(nd.to_move, black)
+            nd.U[i] += win_for(nd.to_move, util)
+            nd.S[i] += score
+        if own is not None:
+            self.own_sum += own
+            self.own_n += 1
+        self.score_sum += score
+        self._sims += 1
 
     # ------------------------------------------------------------ the search
     def search(self, board: Board, playouts: int | None = None, seconds: float | None = None,
                max_seconds: float | None = None, stop=None, progress=None,
                interval: float = 0.5) -> Node:
-        """Search ``board`` for ``playouts`` new simulations and/or ``seconds``
-        (whichever ends first; at ``seconds``, an unclear search -- the top two
-        moves within a factor 1.5 in visits -- goes on to ``max_seconds``).
-        ``stop()`` ends it early; ``progress(searcher)`` is called every
-        ``interval`` seconds. Returns the root."""
-        if playouts is None and seconds is None and stop is None:
-            raise ValueError("a search needs playouts, seconds or a stop condition")
-        t0 = time.perf_counter()
+        """Search ``board`` within a :class:`SearchBudget` (``playouts``, ``seconds``,
+        ``max_seconds``, ``stop``); ``progress(searcher)`` is called every ``interval``
+        seconds. Returns the root."""
+        budget = SearchBudget(playouts, seconds, max_seconds, stop)
+        self._start(board)
+        if self.policy is not None and not self.root.net_done:
+            self.set_network_priors([(self.root, board.copy())], symmetries=self.cfg.root_symmetries)
+        if len(self.root.moves) == 1:        # only pass: nothing to search
+            return self.root
+        self._run(budget, progress, interval)
+        self.stats.playouts = self._sims
+        self.stats.seconds = time.perf_counter() - budget.start
+        return self.root
+
+    def _start(self, board: Board) -> None:
+        """The score term's centre, the root (reused or new) and zeroed counters."""
         self.rollouts.komi = float(board.komi)     # Rollouts score with its own komi
         with self.lock:
             # Centre the score term on what the last search of this game expected
@@ -386,60 +407,43 @@ class Searcher:
                 self.score_centre = res.score_sum / res.n
             self._centre_from = board.move_count
             self._set_root(board)
-            reused = self.root.visits
             self._started = self._sims = 0
             self._stop_flag = False
-            self.stats = SearchStats(reused_visits=reused)
-        if self.policy is not None and not self.root.net_done:
-            self._evaluate([(self.root, board.copy())], symmetries=self.cfg.root_symmetries)
-        if len(self.root.moves) == 1:        # only pass: nothing to search
-            return self.root
-        target = playouts if playouts is not None else 1 << 62
-        self._target = target
-        hard = max(seconds or 0.0, max_seconds or 0.0) if seconds is not None else None
+            self.stats = SearchStats(reused_visits=self.root.visits)
 
-        def done() -> bool:
-            if self._started >= target:
-                return True
-            if stop is not None and stop():
-                return True
-            if seconds is None:
-                return False
-            el = time.perf_counter() - t0
-            if el >= hard:
-                return True
-            if el >= seconds and not self._unclear():
-                return True
-            return False
-
-        def worker():
-            while not self._stop_flag:
-                if done():
-                    self._stop_flag = True
-                    break
-                self._simulate()
-
-        helpers = [threading.Thread(target=worker, daemon=True) for _ in range(self.threads - 1)]
+    def _run(self, budget: SearchBudget, progress, interval: float) -> None:
+        """Simulate on ``threads`` threads until the budget is spent, reporting
+        ``progress`` from this one."""
+        self._budget = budget
+        helpers = [threading.Thread(target=self._simulate_until_spent, daemon=True)
+                   for _ in range(self.threads - 1)]
         for t in helpers:
             t.start()
-        next_report = t0 + interval
-        while not self._stop_flag:
-            if done():
-                self._stop_flag = True
-                break
+        next_report = budget.start + interval
+        while self._continue():
             self._simulate()
             if progress is not None and time.perf_counter() >= next_report:
                 next_report = time.perf_counter() + interval
                 progress(self)
         for t in helpers:
             t.join()
-        self.stats.playouts = self._sims
-        self.stats.seconds = time.perf_counter() - t0
-        return self.root
+
+    def _continue(self) -> bool:
+        """False once the search is stopped or its budget spent (then it stops it)."""
+        if self._stop_flag:
+            return False
+        if self._budget.exhausted(self._started, self._unclear):
+            self._stop_flag = True
+            return False
+        return True
+
+    def _simulate_until_spent(self) -> None:
+        while self._continue():
+            self._simulate()
 
     def _unclear(self) -> bool:
         n = np.sort(self.root.N)
-        return len(n) >= 2 and n[-1] < 1.5 * n[-2]
+        return len(n) >= 2 and n[-1] < UNCLEAR_RATIO * n[-2]
 
     # ------------------------------------------------------------ results
     def ownership(self) -> np.ndarray | None:
