@@ -27,6 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gopolicy.net.architecture import DEFAULT_FILTERS  # after the path insert: works from a bare checkout
+
 
 def conv_flops(model, planes: int, size: int = 19) -> int:
     """Forward FLOPs (2 x MACs) of the model's convolutions for one position."""
@@ -57,7 +59,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=64, help="training batch for (a) and (b) (default 64)")
     ap.add_argument("--steps-fp32", type=int, default=3, help="timed steps of (a) after one warm-up step")
     ap.add_argument("--steps-fast", type=int, default=12, help="timed steps of (b) after warm-up")
-    ap.add_argument("--filters", type=int, default=192)
+    ap.add_argument("--filters", type=int, default=DEFAULT_FILTERS)
     ap.add_argument("--layers", type=int, default=13)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, help="torch threads for training (default: torch's)")

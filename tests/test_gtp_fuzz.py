@@ -104,9 +104,9 @@ def test_fuzz_in_process(policy, tmp_path):
         # the rules state stays sane: no string without liberties on the board
         b = engine.game.board
         if i % 50 == 0 and b.stones.any():
-            from gopolicy.corpus.sgf import _has_dead_string
+            from gopolicy.corpus.sgf import has_dead_string
 
-            assert not _has_dead_string(b)
+            assert not has_dead_string(b)
     assert n_ok > 300 and n_err > 300          # the fuzz exercises both paths
 
 

@@ -354,7 +354,7 @@ def test_dead_string_check_agrees_with_sgfmill():
     from sgfmill import boards
 
     from gopolicy.go.board import Board
-    from gopolicy.corpus.sgf import _has_dead_string
+    from gopolicy.corpus.sgf import has_dead_string
 
     rng = random.Random(7)
     dead_seen = alive_seen = 0
@@ -373,7 +373,7 @@ def test_dead_string_check_agrees_with_sgfmill():
                 ref.board[p // size][p % size] = col
         want = any(ref._make_group(r, c, ref.board[r][c]).is_surrounded
                    for r in range(size) for c in range(size) if ref.board[r][c] is not None)
-        assert _has_dead_string(b) == want, (size, bl, wh)
+        assert has_dead_string(b) == want, (size, bl, wh)
         dead_seen += want
         alive_seen += not want
     assert dead_seen > 30 and alive_seen > 30

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gopolicy.net.architecture import DEFAULT_FILTERS, DEFAULT_LAYERS, DEFAULT_PLANES
 from gopolicy.commands.arg_types import (error_text, fraction, input_file, input_path, non_negative_float,
                                          non_negative_int, output_dir, positive_float, positive_int, refuse_paths,
                                          why_no_games)
@@ -45,9 +46,9 @@ def add_parser(sub, name: str):
                    help="alphago: SGD lr 0.003 batch 16 (the paper); fast: batch 256, AdamW lr 1e-3, "
                         "warm-up + cosine, clip 1, bf16 where the device has it (default: fast)")
     g = p.add_argument_group("model")
-    g.add_argument("--filters", type=positive_int, help="filters per layer k (default 192)")
-    g.add_argument("--layers", type=positive_int, help="convolutional layers (default 13)")
-    g.add_argument("--planes", type=positive_int, help="input planes: 48, or the first 4/12/20 (default 48)")
+    g.add_argument("--filters", type=positive_int, help=f"filters per layer k (default {DEFAULT_FILTERS})")
+    g.add_argument("--layers", type=positive_int, help=f"convolutional layers (default {DEFAULT_LAYERS})")
+    g.add_argument("--planes", type=positive_int, help=f"input planes: 48, or the first 4/12/20 (default {DEFAULT_PLANES})")
     g = p.add_argument_group("optimisation (default: the recipe's)")
     g.add_argument("--batch-size", dest="batch_size", type=positive_int, help="global minibatch (all ranks together)")
     g.add_argument("--lr", type=positive_float, help="peak learning rate")

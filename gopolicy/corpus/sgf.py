@@ -346,7 +346,7 @@ def game_from_moves(size: int, moves, komi: float = DEFAULT_KOMI, handicap_stone
 
 
 # ---------------------------------------------------------------- replay
-def _has_dead_string(board) -> bool:
+def has_dead_string(board) -> bool:
     """True if some string has no liberty (an illegal set-up position); the
     board's own numba string labelling, not a second flood fill."""
     strings = Strings(board.n)
@@ -365,7 +365,7 @@ def replay(game: Game, superko: bool = False, board=None) -> Iterator[tuple]:
     for ev in game.events:
         if ev[0] == "setup":
             board.setup(ev[1], ev[2], ev[3])
-            if _has_dead_string(board):
+            if has_dead_string(board):
                 raise SkipGame(BAD_SETUP, f"bad setup before move {number + 1}: string without liberties")
             continue
         _, color, mv = ev

@@ -3,13 +3,15 @@ that commands can refuse a bad one at once: ``"random[:FILTERS[:LAYERS]]"`` or a
 (see :mod:`gopolicy.play.network_policy`)."""
 from __future__ import annotations
 
+from gopolicy.net.architecture import default_model_config
+
 
 def parse_random_spec(spec: str) -> dict | None:
     """``"random"``, ``"random:K"``, ``"random:K:L"`` -> model config; None if not a random spec."""
     parts = spec.strip().split(":")
     if parts[0].lower() != "random":
         return None
-    cfg = {"name": "alphago_policy", "planes": 48, "filters": 192, "layers": 13, "board_size": 19}
+    cfg = default_model_config()
     try:
         if len(parts) > 1 and parts[1]:
             cfg["filters"] = int(parts[1])
