@@ -14,6 +14,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from importlib import metadata
+
+from gopolicy import __version__
+from gopolicy.commands.arg_types import error_text
+from gopolicy.process_exit import exit_process
 
 # (subcommand, module under gopolicy.commands). Order = order in --help.
 COMMANDS = [
@@ -35,13 +40,9 @@ COMMANDS = [
 
 def version() -> str:
     """The installed package's version, else the source tree's."""
-    from importlib import metadata
-
     try:
         return metadata.version("gopolicy")
     except metadata.PackageNotFoundError:
-        from gopolicy import __version__
-
         return __version__
 
 
@@ -73,16 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rc = args.func(args)
     except OSError as exc:  # a file-system problem no command foresaw: one line, not a traceback
-        from gopolicy.commands.arg_types import error_text
-
         print(f"gopolicy {args.command}: error: {error_text(exc)}", file=sys.stderr)
         return 1
     return int(rc or 0)
 
 
 def run() -> None:
-    """Console-script entry: ``main()``, then exit without C++ teardown (see _exit)."""
-    from gopolicy._exit import exit_process
+    """Console-script entry: ``main()``, then exit without C++ teardown (see process_exit)."""
     try:
         rc = main()
     except SystemExit as exc:  # argparse errors, --help: same codes as Python's own exit

@@ -30,8 +30,8 @@ GOAL_MS = 25.0
 
 def positions(n: int, seed: int = 0):
     """Up to ``n`` boards (superko on) spread over a game."""
-    from gopolicy.go.board import Board
     from gopolicy.corpus.sgf import parse_game, replay
+    from gopolicy.go.board import Board
 
     files = sorted(glob.glob(str(ROOT / "data" / "selfplay" / "*.sgf")))
     boards = []

@@ -18,7 +18,6 @@ import subprocess
 import time
 
 
-
 def positions(policy, count: int, start: int = 20):
     from gopolicy.go.board import Board
 

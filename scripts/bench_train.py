@@ -74,10 +74,10 @@ def main(argv=None) -> int:
     import torch
     import torch.nn.functional as F
 
+    from gopolicy.corpus.shards import ShardLoader, ShardSet, model_input, write_synthetic_shards
     from gopolicy.net.checkpoint import build_model
     from gopolicy.net.device import autocast, select_device
     from gopolicy.training.recipes import get_recipe, make_optimizer
-    from gopolicy.corpus.shards import ShardLoader, ShardSet, model_input, write_synthetic_shards
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -26,9 +26,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from gopolicy.corpus.sgf import write_sgf  # noqa: E402
 from gopolicy.go.board import Board  # noqa: E402
 from gopolicy.go.coords import BLACK, WHITE, from_gtp, pass_move, to_gtp  # noqa: E402
-from gopolicy.corpus.sgf import write_sgf  # noqa: E402
 
 GNUGO = "/usr/games/gnugo"
 

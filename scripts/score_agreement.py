@@ -24,8 +24,8 @@ def main() -> int:
 
     from gopolicy.play.gtp_engine import GtpEngine
     from gopolicy.play.network_policy import NetworkPolicy
-    from gopolicy.play.search.searcher import Searcher
     from gopolicy.play.search.player import COUNT_NET_PLAYOUTS, SearchPlayer
+    from gopolicy.play.search.searcher import Searcher
 
     d = Path(args.match_dir)
     rows = [r for r in csv.DictReader(open(d / "results.csv", newline="")) if r["reason"] == "two passes"]

@@ -22,8 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gopolicy.play.network_policy import NetworkPolicy
 from gopolicy.play.network_playouts import network_playouts
+from gopolicy.play.network_policy import NetworkPolicy
 from gopolicy.rollout.playout import Rollouts
 from gopolicy.rollout.value_study import BIN, cpu_name, held_out_games, outcome, sample_positions
 

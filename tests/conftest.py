@@ -69,7 +69,7 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_unconfigure(config):
     # Everything is reported by now. Leave without C++ static destructors: llvmlite's
     # global LLVMContext sometimes corrupts the heap while being destroyed at exit
-    # after the tests JIT-compiled the kernels (see gopolicy/_exit.py).
+    # after the tests JIT-compiled the kernels (see gopolicy/process_exit.py).
     if _EXIT_STATUS is not None and os.environ.get("GOPOLICY_PYTEST_NORMAL_EXIT") != "1":
-        from gopolicy._exit import exit_process
+        from gopolicy.process_exit import exit_process
         exit_process(_EXIT_STATUS)

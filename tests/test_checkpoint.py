@@ -8,6 +8,7 @@ import torch
 
 from gopolicy.net import checkpoint as ck
 
+
 class Foreign:  # a pickled class: weights_only loading must refuse it
     pass
 

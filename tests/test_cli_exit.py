@@ -1,4 +1,4 @@
-"""The CLI leaves through gopolicy._exit: exit status, atexit handlers and
+"""The CLI leaves through gopolicy.process_exit: exit status, atexit handlers and
 buffered output survive skipping the C++ teardown."""
 import subprocess
 import sys
@@ -15,7 +15,7 @@ def _run(*args, code=None):
 def test_exit_process_keeps_status_atexit_and_buffers():
     res = _run(code=(
         "import atexit, sys\n"
-        "from gopolicy._exit import exit_process\n"
+        "from gopolicy.process_exit import exit_process\n"
         "atexit.register(lambda: print('atexit ran'))\n"
         "sys.stdout.write('buffered ' * 1000)\n"   # not yet flushed when exit_process is called
         "exit_process(3)\n"))

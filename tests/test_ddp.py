@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from gopolicy.net import checkpoint as ck
 from gopolicy.cli import main as cli_main
 from gopolicy.corpus.shards import write_synthetic_shards
+from gopolicy.net import checkpoint as ck
 
 ROOT = Path(__file__).resolve().parents[1]
 

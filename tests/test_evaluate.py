@@ -11,12 +11,12 @@ import pytest
 import torch
 from torch import nn
 
-from gopolicy.net import checkpoint as ck
-from gopolicy.training import evaluation as ev
-from gopolicy.go import symmetry
-from gopolicy.net.device import select_device
 from gopolicy.corpus.packing import unpack_planes_np
 from gopolicy.corpus.shards import ShardSet, write_synthetic_shards
+from gopolicy.go import symmetry
+from gopolicy.net import checkpoint as ck
+from gopolicy.net.device import select_device
+from gopolicy.training import evaluation as ev
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = 10.0

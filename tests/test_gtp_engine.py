@@ -14,8 +14,8 @@ import torch
 
 import cnn_core
 from gopolicy.go.coords import BLACK, WHITE, from_gtp
-from gopolicy.play.gtp_client import EngineDied, GtpClient, GtpError, InProcessClient, reply_text
 from gopolicy.play.game import FIXED_HANDICAP_19, Game
+from gopolicy.play.gtp_client import EngineDied, GtpClient, GtpError, InProcessClient, reply_text
 from gopolicy.play.gtp_engine import GtpEngine
 from gopolicy.play.gtp_protocol import format_reply, preprocess
 from gopolicy.play.network_player import NetworkPlayer

@@ -12,8 +12,8 @@ import torch
 import cnn_core
 from gopolicy.go.board import Board
 from gopolicy.go.coords import BLACK, WHITE, to_gtp
-from gopolicy.play.gtp_client import GtpClient, InProcessClient
 from gopolicy.play.game import Game
+from gopolicy.play.gtp_client import GtpClient, InProcessClient
 from gopolicy.play.gtp_engine import GtpEngine
 from gopolicy.play.network_player import NetworkPlayer
 from gopolicy.play.network_policy import NetworkPolicy

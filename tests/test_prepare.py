@@ -11,16 +11,15 @@ import time
 
 import numpy as np
 import pytest
+from conftest import REPO_ROOT
+from test_sgf_io import BROKEN
 
 from gopolicy.corpus import shard_format as sf
-from gopolicy.go.coords import pass_move
-from gopolicy.go.features import planes as compute_planes
 from gopolicy.corpus.packing import unpack_planes_np
 from gopolicy.corpus.prepare import prepare
 from gopolicy.corpus.sgf import parse_game, replay
-
-from conftest import REPO_ROOT
-from test_sgf_io import BROKEN
+from gopolicy.go.coords import pass_move
+from gopolicy.go.features import planes as compute_planes
 
 OPTS = dict(games_per_shard=2, val_fraction=0.2, test_fraction=0.2)
 

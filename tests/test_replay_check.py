@@ -5,14 +5,13 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO_ROOT
+from test_sgf_io import BROKEN, _ko_game
 
 import gopolicy.go.board
 from gopolicy.corpus import replay_check
-from gopolicy.go.coords import to_sgf
 from gopolicy.corpus.replay_check import check_game, run_check
-from test_sgf_io import BROKEN, _ko_game
-
-from conftest import REPO_ROOT
+from gopolicy.go.coords import to_sgf
 
 
 def _ko_capture_game() -> bytes:

@@ -12,8 +12,14 @@ import zipfile
 
 import pytest
 
-from gopolicy.corpus.sgf_sources import (BAD_ARCHIVE, DEFAULT_MAX_FILE_BYTES, TOO_LARGE, SourceSkipped,
-                                         iter_archive, iter_sources)
+from gopolicy.corpus.sgf_sources import (
+    BAD_ARCHIVE,
+    DEFAULT_MAX_FILE_BYTES,
+    TOO_LARGE,
+    SourceSkipped,
+    iter_archive,
+    iter_sources,
+)
 
 N = 30
 

@@ -8,9 +8,18 @@ import zipfile
 
 import pytest
 
+from gopolicy.corpus.sgf import (
+    SkipGame,
+    iter_sources,
+    parse_game,
+    parse_komi,
+    parse_rank,
+    replay,
+    replay_all,
+    source_of,
+    write_sgf,
+)
 from gopolicy.go.coords import BLACK, WHITE, from_gtp, pass_move, to_sgf
-from gopolicy.corpus.sgf import (SkipGame, iter_sources, parse_game, parse_komi, parse_rank,
-                             replay, replay_all, source_of, write_sgf)
 
 P = pass_move(19)
 
@@ -353,8 +362,8 @@ def test_dead_string_check_agrees_with_sgfmill():
 
     from sgfmill import boards
 
-    from gopolicy.go.board import Board
     from gopolicy.corpus.sgf import has_dead_string
+    from gopolicy.go.board import Board
 
     rng = random.Random(7)
     dead_seen = alive_seen = 0

@@ -7,11 +7,19 @@ import numpy as np
 import pytest
 import torch
 
-from gopolicy.go import symmetry
 from gopolicy.corpus.packing import pack_planes, unpack_planes_np, unpack_planes_torch
 from gopolicy.corpus.shard_format import META_DTYPE
-from gopolicy.corpus.shards import (BlockOrder, FeistelPermutation, ShardError, ShardLoader, ShardSet,
-                                    mix_key, to_device, write_synthetic_shards)
+from gopolicy.corpus.shards import (
+    BlockOrder,
+    FeistelPermutation,
+    ShardError,
+    ShardLoader,
+    ShardSet,
+    mix_key,
+    to_device,
+    write_synthetic_shards,
+)
+from gopolicy.go import symmetry
 
 
 @pytest.fixture(scope="module")

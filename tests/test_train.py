@@ -11,9 +11,9 @@ import pytest
 import torch
 from torch import nn
 
-from gopolicy.net import checkpoint as ck
 from gopolicy.cli import main as cli_main
 from gopolicy.corpus.shards import write_synthetic_shards
+from gopolicy.net import checkpoint as ck
 from gopolicy.training.loop import TrainingDiverged
 
 ROOT = Path(__file__).resolve().parents[1]

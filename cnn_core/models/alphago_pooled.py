@@ -11,8 +11,8 @@ from typing import Literal
 
 from torch import nn
 
-from cnn_core.registry import register
 from cnn_core.models.alphago_policy import DEFAULT_FILTERS, DEFAULT_LAYERS, PolicyNet, conv_stack, policy_head
+from cnn_core.registry import register
 
 __all__ = ["AlphaGoPooled", "alphago_pooled"]
 

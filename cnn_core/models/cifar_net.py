@@ -1,8 +1,8 @@
 """The CIFAR-10 ``Net`` of the lecture (and the PyTorch tutorial)."""
 from __future__ import annotations
 
-from cnn_core.registry import register
 from cnn_core.models.lenet import LeNet
+from cnn_core.registry import register
 
 __all__ = ["cifar_net"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnn_core.registry import register
 from cnn_core.models._utils import Stem
+from cnn_core.registry import register
 
 __all__ = ["GoogLeNet", "googlenet", "Inception"]
 

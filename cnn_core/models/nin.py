@@ -6,8 +6,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnn_core.registry import register
 from cnn_core.models._utils import Stem
+from cnn_core.registry import register
 
 __all__ = ["NiN", "nin", "nin_block"]
 

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from cnn_core.registry import register
 from cnn_core.models._utils import Stem
+from cnn_core.registry import register
 
 __all__ = ["ResNet", "resnet", "Residual"]
 

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from cnn_core.init import he_init_
-from cnn_core.registry import register
 from cnn_core.models._utils import flat_features
+from cnn_core.registry import register
 
 __all__ = ["SimpleCNN", "simple_cnn"]
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnn_core.registry import register
 from cnn_core.models._utils import flat_features
+from cnn_core.registry import register
 
 __all__ = ["VGG", "vgg", "vgg_block", "VGG11_ARCH", "SMALL_ARCH"]
 

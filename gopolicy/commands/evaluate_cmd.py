@@ -13,8 +13,14 @@ import argparse
 import json
 import sys
 
-from gopolicy.commands.arg_types import (error_text, input_file, input_path, positive_int, refuse_paths,
-                                         why_no_games)
+from gopolicy.commands.arg_types import (
+    error_text,
+    input_file,
+    input_path,
+    positive_int,
+    refuse_paths,
+    why_no_games,
+)
 
 
 def add_parser(sub, name: str):
@@ -44,11 +50,11 @@ def run(args) -> int:
                                ("--sgf", args.sgf, input_path)])
     if rc is not None:
         return rc
-    from gopolicy.training import evaluation as ev
+    from gopolicy.corpus.shards import ShardError
     from gopolicy.net.checkpoint import CheckpointError
     from gopolicy.net.device import select_device
-    from gopolicy.corpus.shards import ShardError
     from gopolicy.rollout.model import WeightsError, is_weights_file
+    from gopolicy.training import evaluation as ev
 
     try:
         path = ev.resolve_model_path(args.model)

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import sys
 
-from gopolicy.commands.arg_types import (error_text, input_file, output_file, positive_int, refuse_paths,
-                                         sgf_skip_text)
+from gopolicy.commands.arg_types import (
+    error_text,
+    input_file,
+    output_file,
+    positive_int,
+    refuse_paths,
+    sgf_skip_text,
+)
 
 
 def add_parser(sub, name):

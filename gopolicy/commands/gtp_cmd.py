@@ -19,8 +19,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gopolicy.commands.arg_types import (finite_float, non_negative_float, non_negative_int, positive_float,
-                                         positive_int, probability)
+from gopolicy.commands.arg_types import (
+    finite_float,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    probability,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
@@ -81,8 +87,13 @@ def make_engine(args, policy, log, name: str | None = None):
     from gopolicy.play.game import Game
     from gopolicy.play.gtp_engine import GtpEngine
     from gopolicy.play.network_player import NetworkPlayer
-    from gopolicy.play.search.player import (COUNT_NET_PLAYOUTS, DEFAULT_PLAYOUTS, DEFAULT_SECONDS,
-                                             RESIGN_THRESHOLD, SearchPlayer)
+    from gopolicy.play.search.player import (
+        COUNT_NET_PLAYOUTS,
+        DEFAULT_PLAYOUTS,
+        DEFAULT_SECONDS,
+        RESIGN_THRESHOLD,
+        SearchPlayer,
+    )
     from gopolicy.play.search.searcher import SearchConfig, Searcher
 
     game = Game(komi=args.komi, score_playouts=args.score_playouts)

@@ -19,8 +19,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gopolicy.commands.arg_types import (error_text, finite_float, input_path, output_dir, output_file,
-                                         positive_float, positive_int, refuse_paths)
+from gopolicy.commands.arg_types import (
+    error_text,
+    finite_float,
+    input_path,
+    output_dir,
+    output_file,
+    positive_float,
+    positive_int,
+    refuse_paths,
+)
 
 HANDSHAKE_SECONDS = 10.0
 
@@ -80,8 +88,8 @@ def run(args) -> int:
                                 ("--out", None if args.recount else args.out, output_dir)])
     if rc is not None:
         return rc
-    from gopolicy.play.gtp_client import EngineDied, GtpError, GtpTimeout
     from gopolicy.net.model_paths import BUNDLED_HINT, default_model_path
+    from gopolicy.play.gtp_client import EngineDied, GtpError, GtpTimeout
     from gopolicy.play.match import EngineCheckFailed, run_match
     from gopolicy.play.match_report import recount_results
 

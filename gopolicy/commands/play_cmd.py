@@ -17,8 +17,14 @@ import os
 import sys
 import time
 
-from gopolicy.commands.arg_types import (error_text, int_between, non_negative_int, positive_float, positive_int,
-                                         write_problem)
+from gopolicy.commands.arg_types import (
+    error_text,
+    int_between,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    write_problem,
+)
 from gopolicy.commands.gtp_cmd import add_engine_arguments, make_engine, net_threads
 from gopolicy.play.peers import find_gnugo
 
@@ -63,6 +69,74 @@ def _save(out: str, write) -> str:
         return f"SGF written to {fallback} (could not write {out}: {error_text(exc)})"
 
 
+def _start_opponent(args, gnugo):
+    """The opponent's GTP client and name (None, None for self-play), or an error line.
+    Started first: a wrong command line fails in seconds, before the model loads."""
+    from gopolicy.play.gtp_client import EngineDied, GtpClient, GtpError, GtpTimeout
+
+    opp = None
+    try:
+        if args.opponent:
+            opp = GtpClient(args.opponent, name="opponent", timeout=600)
+            opp.handshake(args.handshake_timeout)
+            return opp, opp.send("name"), None
+        if gnugo:
+            opp = GtpClient([gnugo, "--mode", "gtp", "--level", str(args.gnugo_level), "--chinese-rules",
+                             "--komi", f"{args.komi:g}"], name="gnugo", timeout=600)
+            opp.handshake(args.handshake_timeout)
+            return opp, f"GNU Go {opp.send('version')} level {args.gnugo_level}", None
+        return None, None, None
+    except (EngineDied, GtpTimeout, GtpError, ValueError) as exc:
+        if opp is not None:
+            opp.close(timeout=1.0)
+        hint = " (--handshake-timeout SECONDS waits longer)" if isinstance(exc, GtpTimeout) else ""
+        why = (f"--opponent: {str(exc).splitlines()[0]}{hint}" if args.opponent else
+               f"GNU Go ({gnugo}): {str(exc).splitlines()[0]}; --self-play plays without it")
+        return None, None, why
+
+
+def _describe_setup(policy, engine) -> None:
+    """The model, then the search's limits and the thread counts, once, each with what it counts."""
+    from gopolicy.play.search.player import SearchPlayer
+
+    print(f"model: {policy.describe(threads=False)}")
+    net = f"network passes on {policy.threads} CPU thread(s)" if policy.threads and \
+        policy.dev.device.type == "cpu" else ""
+    sp = engine.player
+    if isinstance(sp, SearchPlayer):
+        limits = " or ".join(x for x in (f"{sp.playouts} playouts" if sp.playouts else "",
+                                          f"{sp.seconds:g} s" if sp.seconds else "") if x)
+        print(f"search: {limits} per move; threads: {sp.searcher.threads} search thread(s) sharing one tree"
+              + (f", {net}" if net else "")
+              + f"; resign {'off' if sp.resign_threshold is None else f'below {sp.resign_threshold:.0%}'}")
+    elif net:
+        print(f"no search (--playouts 0); threads: {net}")
+
+
+class _Progress:
+    """The board every ``show_every`` moves (stdout) and a progress line every
+    ``progress_every`` moves (stderr: move, seconds per move, time so far)."""
+
+    def __init__(self, args):
+        self.args = args
+        self.t0 = self.last_time = time.time()
+        self.last_move = 0
+
+    def __call__(self, board, color, move):
+        from gopolicy.go.coords import COLOR_NAMES, to_gtp
+
+        n, a = board.move_count, self.args
+        if a.show_every and n % a.show_every == 0:
+            print(f"\nafter move {n} ({COLOR_NAMES[color]} {to_gtp(move, 19)}):")
+            print(board, flush=True)
+        if a.progress_every and n % a.progress_every == 0:
+            now = time.time()
+            rate = (now - self.last_time) / max(1, n - self.last_move)
+            print(f"[play] move {n}/{a.max_moves} ({COLOR_NAMES[color]} {to_gtp(move, 19)}), "
+                  f"{rate:.1f} s/move, {now - self.t0:.0f} s so far", file=sys.stderr, flush=True)
+            self.last_time, self.last_move = now, n
+
+
 def run(args) -> int:
     # The game takes minutes: refuse an SGF path that cannot be written before it starts.
     out = args.out or f"games/play-{time.strftime('%Y%m%d-%H%M%S')}.sgf"
@@ -70,36 +144,18 @@ def run(args) -> int:
     if why:
         print(f"gopolicy play: error: {why}; give --out FILE.sgf in a folder you can write", file=sys.stderr)
         return 2
-
-    from gopolicy.play.gtp_client import EngineDied, GtpClient, GtpError, GtpTimeout, InProcessClient
-
     gnugo = None if args.self_play else find_gnugo()
-    opp = None
-    try:        # the opponent first: a wrong command line fails in seconds, before the model loads
-        if args.opponent:
-            opp = GtpClient(args.opponent, name="opponent", timeout=600)
-            opp.handshake(args.handshake_timeout)
-            opp_name = opp.send("name")
-        elif gnugo:
-            opp = GtpClient([gnugo, "--mode", "gtp", "--level", str(args.gnugo_level), "--chinese-rules",
-                             "--komi", f"{args.komi:g}"], name="gnugo", timeout=600)
-            opp.handshake(args.handshake_timeout)
-            opp_name = f"GNU Go {opp.send('version')} level {args.gnugo_level}"
-    except (EngineDied, GtpTimeout, GtpError, ValueError) as exc:
-        if opp is not None:
-            opp.close(timeout=1.0)
-        hint = " (--handshake-timeout SECONDS waits longer)" if isinstance(exc, GtpTimeout) else ""
-        print(f"gopolicy play: error: --opponent: {str(exc).splitlines()[0]}{hint}" if args.opponent else
-              f"gopolicy play: error: GNU Go ({gnugo}): {str(exc).splitlines()[0]}; --self-play plays "
-              f"without it", file=sys.stderr)
+    opp, opp_name, why = _start_opponent(args, gnugo)
+    if why:
+        print(f"gopolicy play: error: {why}", file=sys.stderr)
         return 2
 
     from gopolicy.corpus.sgf import write_sgf
-    from gopolicy.go.coords import BLACK, COLOR_NAMES, WHITE, to_gtp
+    from gopolicy.go.coords import BLACK, WHITE
     from gopolicy.net.checkpoint import CheckpointError
+    from gopolicy.play.gtp_client import InProcessClient
     from gopolicy.play.network_policy import NetworkPolicy
     from gopolicy.play.referee import play_game
-    from gopolicy.play.search.player import SearchPlayer
 
     try:
         policy = NetworkPolicy(args.model, device=args.device, symmetries=args.symmetries,
@@ -113,48 +169,19 @@ def run(args) -> int:
     quiet = open(os.devnull, "w")
     if opp is None:
         args.no_resign = True       # self-play: play it out to two passes
+        opp = InProcessClient(make_engine(args, policy, quiet, name="gopolicy (self)"), name="gopolicy-self")
+        opp_name = "gopolicy (itself)"
     engine = make_engine(args, policy, quiet)
     ours = InProcessClient(engine, name="gopolicy")
-    if opp is None:
-        opp = InProcessClient(make_engine(args, policy, quiet, name="gopolicy (self)"),
-                              name="gopolicy-self")
-        opp_name = "gopolicy (itself)"
     our_color = BLACK if args.color == "black" else WHITE
     black, white = (ours, opp) if our_color == BLACK else (opp, ours)
     bname, wname = ("gopolicy", opp_name) if our_color == BLACK else (opp_name, "gopolicy")
     print(f"gopolicy play: {bname} (Black) vs {wname} (White), komi {args.komi:g}")
-    # the thread counts are said once, on the line below, each with what it counts
-    model = policy.describe(threads=False)
-    print(f"model: {model}")
-    net = f"network passes on {policy.threads} CPU thread(s)" if policy.threads and \
-        policy.dev.device.type == "cpu" else ""
-    sp = engine.player
-    if isinstance(sp, SearchPlayer):
-        limits = " or ".join(x for x in (f"{sp.playouts} playouts" if sp.playouts else "",
-                                          f"{sp.seconds:g} s" if sp.seconds else "") if x)
-        print(f"search: {limits} per move; threads: {sp.searcher.threads} search thread(s) sharing one tree"
-              + (f", {net}" if net else "")
-              + f"; resign {'off' if sp.resign_threshold is None else f'below {sp.resign_threshold:.0%}'}")
-    elif net:
-        print(f"no search (--playouts 0); threads: {net}")
+    _describe_setup(policy, engine)
 
-    t0 = time.time()
-    last = [t0, 0]      # time and move number of the last progress line
-
-    def show(board, color, move):
-        n = board.move_count
-        if args.show_every and n % args.show_every == 0:
-            print(f"\nafter move {n} ({COLOR_NAMES[color]} {to_gtp(move, 19)}):")
-            print(board, flush=True)
-        if args.progress_every and n % args.progress_every == 0:
-            now = time.time()
-            rate = (now - last[0]) / max(1, n - last[1])
-            print(f"[play] move {n}/{args.max_moves} ({COLOR_NAMES[color]} {to_gtp(move, 19)}), "
-                  f"{rate:.1f} s/move, {now - t0:.0f} s so far", file=sys.stderr, flush=True)
-            last[:] = [now, n]
-
+    progress = _Progress(args)
     try:
-        res = play_game(black, white, komi=args.komi, max_moves=args.max_moves, on_move=show,
+        res = play_game(black, white, komi=args.komi, max_moves=args.max_moves, on_move=progress,
                         score_playouts=args.score_playouts)
         other_score = None
         if gnugo and not args.opponent and res.reason == "two passes":
@@ -172,6 +199,6 @@ def run(args) -> int:
     print(f"result: {res.result} ({res.reason}"
           + (f", scored by {res.scorer}" if res.scorer else "") + ")"
           + (f"; GNU Go's own count: {other_score}" if other_score else ""))
-    print(f"time: {time.time() - t0:.1f} s")
+    print(f"time: {time.time() - progress.t0:.1f} s")
     print(saved)
     return 0

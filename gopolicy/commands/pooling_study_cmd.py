@@ -9,8 +9,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gopolicy.commands.arg_types import (error_text, input_path, int_between, non_negative_int, output_dir,
-                                         positive_float, positive_int, refuse_paths)
+from gopolicy.commands.arg_types import (
+    error_text,
+    input_path,
+    int_between,
+    non_negative_int,
+    output_dir,
+    positive_float,
+    positive_int,
+    refuse_paths,
+)
 
 _EPILOG = """\
 data:

@@ -4,8 +4,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gopolicy.commands.arg_types import (error_text, fraction, input_path, output_dir, positive_float, positive_int,
-                                         refuse_paths)
+from gopolicy.commands.arg_types import (
+    error_text,
+    fraction,
+    input_path,
+    output_dir,
+    positive_float,
+    positive_int,
+    refuse_paths,
+)
 
 
 def add_parser(sub, name: str) -> None:

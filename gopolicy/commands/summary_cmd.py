@@ -78,7 +78,6 @@ def _summary_of_checkpoint(args: argparse.Namespace) -> int:
               f"gopolicy eval --model {args.model} evaluates it", file=sys.stderr)
         return 2
     import cnn_core
-
     from gopolicy.net.checkpoint import CheckpointError, load_model
 
     try:

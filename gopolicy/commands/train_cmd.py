@@ -20,10 +20,20 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gopolicy.commands.arg_types import (
+    error_text,
+    fraction,
+    input_file,
+    input_path,
+    non_negative_float,
+    non_negative_int,
+    output_dir,
+    positive_float,
+    positive_int,
+    refuse_paths,
+    why_no_games,
+)
 from gopolicy.net.architecture import DEFAULT_FILTERS, DEFAULT_LAYERS, DEFAULT_PLANES
-from gopolicy.commands.arg_types import (error_text, fraction, input_file, input_path, non_negative_float,
-                                         non_negative_int, output_dir, positive_float, positive_int, refuse_paths,
-                                         why_no_games)
 
 S = argparse.SUPPRESS  # unset flags stay absent: a resumed run keeps its stored values
 
@@ -108,9 +118,9 @@ def run(args) -> int:
                                 ("--out", args.out, output_dir)], status=1)
     if rc is not None:                  # before torch is imported
         return rc
-    from gopolicy.net.checkpoint import CheckpointError
     from gopolicy.corpus.feed_workers import FeedError
     from gopolicy.corpus.shard_format import ShardError
+    from gopolicy.net.checkpoint import CheckpointError
     from gopolicy.training.loop import TrainingDiverged, config_from_args, train
 
     cfg, explicit = config_from_args(args)

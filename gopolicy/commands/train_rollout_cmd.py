@@ -15,8 +15,16 @@ import argparse
 import json
 import sys
 
-from gopolicy.commands.arg_types import (error_text, input_path, non_negative_int, output_file, positive_float,
-                                         positive_int, refuse_paths, why_no_games)
+from gopolicy.commands.arg_types import (
+    error_text,
+    input_path,
+    non_negative_int,
+    output_file,
+    positive_float,
+    positive_int,
+    refuse_paths,
+    why_no_games,
+)
 
 
 def add_parser(sub, name: str):
@@ -46,10 +54,10 @@ def add_parser(sub, name: str):
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from gopolicy.rollout.model import WeightsError
     from gopolicy.rollout.train import RolloutTrainConfig, sgf_inputs_of, train
-
-    from pathlib import Path
 
     rc = refuse_paths("train-rollout", [("--sgf", args.sgf, input_path), ("--data", args.data, input_path),
                                         ("--out", args.out, output_file)], status=1)

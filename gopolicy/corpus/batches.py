@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gopolicy.go import symmetry
 from gopolicy.corpus.packing import unpack_planes_nhwc, unpack_planes_torch
+from gopolicy.go import symmetry
+
 
 @dataclass
 class Batch:

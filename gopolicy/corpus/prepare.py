@@ -43,8 +43,16 @@ import numpy as np
 from gopolicy.corpus import shard_format as sf
 from gopolicy.corpus.packing import packed_size
 from gopolicy.corpus.sgf import parse_game
-from gopolicy.corpus.sgf_sources import (DEFAULT_MAX_FILE_BYTES, SkipGame, SourceSkipped, clean_name,
-                                         expand_inputs, read_file_capped, scan_archive, source_of)
+from gopolicy.corpus.sgf_sources import (
+    DEFAULT_MAX_FILE_BYTES,
+    SkipGame,
+    SourceSkipped,
+    clean_name,
+    expand_inputs,
+    read_file_capped,
+    scan_archive,
+    source_of,
+)
 from gopolicy.corpus.stream import GameEncoder
 from gopolicy.progress import format_duration
 

@@ -24,11 +24,31 @@ from typing import Iterator
 
 from sgfmill import sgf_grammar, sgf_properties
 
-from gopolicy.corpus.sgf_sources import (ARCHIVE_SUFFIXES, BAD_ARCHIVE, BAD_MOVE, BAD_SETUP, BAD_SIZE,
-                                         DEFAULT_MAX_FILE_BYTES, ILLEGAL_MOVE, NO_MOVES, NOT_GO, PARSE_ERROR,
-                                         READ_ERROR, SGF_SUFFIX, TOO_LARGE, SkipGame, SourceSkipped,
-                                         clean_name, expand_inputs, is_archive, iter_archive, iter_sources,
-                                         read_file_capped, scan_archive, source_of)
+from gopolicy.corpus.sgf_sources import (
+    ARCHIVE_SUFFIXES,
+    BAD_ARCHIVE,
+    BAD_MOVE,
+    BAD_SETUP,
+    BAD_SIZE,
+    DEFAULT_MAX_FILE_BYTES,
+    ILLEGAL_MOVE,
+    NO_MOVES,
+    NOT_GO,
+    PARSE_ERROR,
+    READ_ERROR,
+    SGF_SUFFIX,
+    TOO_LARGE,
+    SkipGame,
+    SourceSkipped,
+    clean_name,
+    expand_inputs,
+    is_archive,
+    iter_archive,
+    iter_sources,
+    read_file_capped,
+    scan_archive,
+    source_of,
+)
 from gopolicy.go.board import Board, IllegalMove
 from gopolicy.go.coords import BLACK, WHITE, to_sgf
 from gopolicy.go.rules_kernels import Strings

@@ -20,8 +20,8 @@ import os
 
 import numpy as np
 
-from gopolicy.go.coords import to_sgf
 from gopolicy.corpus.sgf import parse_rank  # noqa: F401  (re-exported: rank parsing lives with the format)
+from gopolicy.go.coords import to_sgf
 
 FORMAT = "gopolicy-shards"
 VERSION = 1

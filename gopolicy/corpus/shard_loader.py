@@ -20,8 +20,8 @@ import sys
 import numpy as np
 
 from gopolicy.corpus.batches import Batch, group_by_symmetry, on_accelerator, to_device
-from gopolicy.corpus.feed_workers import make_loader, next_item, stop
 from gopolicy.corpus.epoch_order import BlockOrder, FeistelPermutation, mix_key, slot_symmetries
+from gopolicy.corpus.feed_workers import make_loader, next_item, stop
 from gopolicy.corpus.packing import packed_size
 from gopolicy.corpus.shard_format import META_DTYPE, ShardError
 from gopolicy.corpus.shard_set import ShardSet

@@ -126,22 +126,7 @@ class ShardSet:
                 continue
             n = int(entry["positions"])
             sh = _Shard(name, n, self.root / f"{name}.planes.npy", self.root / f"{name}.meta.npy")
-            problem = (_check_npy(sh.planes_path, (n, self.packed_bytes), np.dtype(np.uint8))
-                       or _check_npy(sh.meta_path, (n,), np.dtype(META_DTYPE)))
-            listed = entry.get("bytes") or {}
-            for kind, path in (("planes", sh.planes_path), ("meta", sh.meta_path)):
-                if problem is None and kind in listed and path.stat().st_size != int(listed[kind]):
-                    problem = f"{path.name}: {path.stat().st_size} bytes, manifest lists {listed[kind]}"
-            if problem is None and verify:
-                digests = entry.get("sha256") or {}
-                for kind, path in (("planes", sh.planes_path), ("meta", sh.meta_path)):
-                    want = digests.get(kind)
-                    if want is None:
-                        problem = f"no sha256 for {kind} in the manifest"
-                    elif file_sha256(path) != want:
-                        problem = f"{path.name}: sha256 mismatch"
-                    if problem:
-                        break
+            problem = self._problem(sh, entry, verify)
             if problem is not None:
                 if strict:
                     raise ShardError(f"{self.root}: shard {name}: {problem}")
@@ -155,6 +140,29 @@ class ShardSet:
                              + (f" (skipped: {self.skipped})" if self.skipped else ""))
         sizes = np.array([s.positions for s in self.shards], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(sizes)])
+
+    def _problem(self, sh: _Shard, entry: dict, verify: bool) -> str | None:
+        """Why a listed shard cannot be read (shape, dtype, size, with ``verify`` its sha256), or None."""
+        n = sh.positions
+        problem = (_check_npy(sh.planes_path, (n, self.packed_bytes), np.dtype(np.uint8))
+                   or _check_npy(sh.meta_path, (n,), np.dtype(META_DTYPE)))
+        if problem is not None:
+            return problem
+        files = (("planes", sh.planes_path), ("meta", sh.meta_path))
+        listed = entry.get("bytes") or {}
+        for kind, path in files:
+            if kind in listed and path.stat().st_size != int(listed[kind]):
+                return f"{path.name}: {path.stat().st_size} bytes, manifest lists {listed[kind]}"
+        if not verify:
+            return None
+        digests = entry.get("sha256") or {}
+        for kind, path in files:
+            want = digests.get(kind)
+            if want is None:
+                return f"no sha256 for {kind} in the manifest"
+            if file_sha256(path) != want:
+                return f"{path.name}: sha256 mismatch"
+        return None
 
     def __len__(self) -> int:
         return int(self.offsets[-1])

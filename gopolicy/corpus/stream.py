@@ -33,8 +33,14 @@ from gopolicy.corpus.batches import Batch, group_by_symmetry, on_accelerator, to
 from gopolicy.corpus.feed_workers import FeedError, make_loader, next_item, stop
 from gopolicy.corpus.packing import pack_planes, packed_size
 from gopolicy.corpus.sgf import parse_game, replay
-from gopolicy.corpus.sgf_sources import (SkipGame, clean_name, expand_inputs, iter_archive, read_file_capped,
-                                         source_of)
+from gopolicy.corpus.sgf_sources import (
+    SkipGame,
+    clean_name,
+    expand_inputs,
+    iter_archive,
+    read_file_capped,
+    source_of,
+)
 from gopolicy.corpus.shard_loader import eval_indices
 from gopolicy.go.board import Board
 from gopolicy.go.coords import pass_move

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gopolicy.go.coords import BLACK, EMPTY, GTP_COLUMNS, WHITE, opponent, to_gtp
 from gopolicy.go import rules_kernels as K
+from gopolicy.go.coords import BLACK, EMPTY, GTP_COLUMNS, WHITE, opponent, to_gtp
 
 # placed_at value of setup/handicap stones: older than any move, so they count
 # as "8 or more turns ago" in the feature planes.

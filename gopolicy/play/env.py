@@ -88,9 +88,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from gopolicy.go import render
 from gopolicy.go.board import Board, IllegalMove
 from gopolicy.go.coords import BLACK, COLOR_NAMES, WHITE, from_gtp, opponent, parse_color, to_gtp
-from gopolicy.go import render
 from gopolicy.go.features import planes
 from gopolicy.play.gtp_client import GtpClient, knows_command
 from gopolicy.play.network_policy import NetworkPolicy

@@ -24,8 +24,18 @@ from gopolicy.go.scoring import score_text, strings_of
 from gopolicy.play import warmup
 from gopolicy.play.game import BOARD_SIZE, FIXED_HANDICAP_19, Game, GameError
 from gopolicy.play.gtp_analysis import AnalysisCommands, AnalysisStream
-from gopolicy.play.gtp_protocol import (STREAMED, GtpFailure, color, format_reply, integer, nargs, number,
-                                        preprocess, split_command, vertex)
+from gopolicy.play.gtp_protocol import (
+    STREAMED,
+    GtpFailure,
+    color,
+    format_reply,
+    integer,
+    nargs,
+    number,
+    preprocess,
+    split_command,
+    vertex,
+)
 from gopolicy.play.player import Player
 
 PROTOCOL_VERSION = "2"

@@ -32,10 +32,23 @@ from pathlib import Path
 from gopolicy.corpus.sgf import write_sgf
 from gopolicy.go.coords import BLACK, WHITE
 from gopolicy.play.game import BOARD_SIZE, DEFAULT_KOMI, SCORE_PLAYOUTS
-from gopolicy.play.gtp_client import (HANDSHAKE_SECONDS, EngineDied, GtpClient, GtpError, GtpTimeout,
-                                      knows_command)
+from gopolicy.play.gtp_client import (
+    HANDSHAKE_SECONDS,
+    EngineDied,
+    GtpClient,
+    GtpError,
+    GtpTimeout,
+    knows_command,
+)
 from gopolicy.play.match_report import read_csv, write_results
-from gopolicy.play.match_stats import NO_RESULT, GameRecord, MatchSummary, moves_signature, outcome_for, summarise
+from gopolicy.play.match_stats import (
+    NO_RESULT,
+    GameRecord,
+    MatchSummary,
+    moves_signature,
+    outcome_for,
+    summarise,
+)
 from gopolicy.play.referee import COLOR_LETTER, MAX_MOVES, play_game
 
 COLORS = ("alternate", "black", "white")

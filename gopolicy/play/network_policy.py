@@ -34,10 +34,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cnn_core
 import numpy as np
 import torch
 
+import cnn_core
 from gopolicy.go import symmetry
 from gopolicy.go.features import planes
 from gopolicy.net.checkpoint import load_model

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-
-from gopolicy.progress import format_duration
 import torch.nn.functional as F
 
 from gopolicy.net.device import DeviceConfig, autocast
+from gopolicy.progress import format_duration
 
 
 @dataclass

@@ -42,7 +42,6 @@ from gopolicy.play.search.budget import UNCLEAR_RATIO, SearchBudget
 from gopolicy.play.search.tree import Node, win_for
 from gopolicy.rollout import Rollouts, TreePolicy
 
-
 CENTRE_ROLLOUTS = 32   # rollouts that centre the score term when no earlier search did
 
 
