@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -23,6 +25,7 @@ def test_exit_process_keeps_status_atexit_and_buffers():
     assert res.stdout.count("buffered") == 1000 and res.stdout.rstrip().endswith("atexit ran")
 
 
+@pytest.mark.slow
 def test_cli_exit_status_and_output():
     ok = _run("summary", "alphago_policy", "--filters", "8", "--layers", "3")
     assert ok.returncode == 0 and "total params" in ok.stdout.lower()

@@ -28,6 +28,7 @@ def _train_losses(run):
     return [(r["step"], r["samples"], r["loss"], r["top1"]) for r in recs if "loss" in r]
 
 
+@pytest.mark.slow
 def test_two_ranks_match_single_process(tmp_path, keep_threads):
     data = write_synthetic_shards(tmp_path / "data", train=400, val=48, shard_size=150, num_planes=4, seed=2,
                                   signal=0.7)

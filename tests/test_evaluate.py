@@ -154,6 +154,7 @@ def _bundled_or_skip():
     return path
 
 
+@pytest.mark.slow
 def test_bundled_model_predicts_shipped_gnugo_games(shipped_sgf_dir):
     """Guards the shipped weights (a wrong or untrained file scores ~0.3%): on the GNU Go
     games the project ships, the bundled net (trained on human games only) measured 31.2%."""
@@ -165,6 +166,7 @@ def test_bundled_model_predicts_shipped_gnugo_games(shipped_sgf_dir):
     assert res["top1"] > 0.25 and res["top5"] > 0.45
 
 
+@pytest.mark.slow
 @pytest.mark.corpus
 def test_bundled_model_on_an_unseen_strong_tier(corpus_dir):
     """tom9d games were never prepared for training (MODEL_CARD.md: kgs, foxpro, part of

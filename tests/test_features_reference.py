@@ -1,6 +1,7 @@
 """The numba planes agree with an independent pure-Python implementation on
 sgfmill's board (planes 0-43 and 46; ladders are checked on diagrams)."""
 import numpy as np
+import pytest
 
 from gopolicy.corpus import sgf as sgf_io
 from gopolicy.go.features import planes
@@ -9,6 +10,7 @@ from gopolicy.go.reference_features import replay_reference
 CHECKED = [p for p in range(48) if p not in (44, 45)]
 
 
+@pytest.mark.slow
 def test_planes_match_sgfmill_reference_on_shipped_games(shipped_sgf_files):
     compared = 0
     for path in shipped_sgf_files[:6]:
@@ -22,6 +24,7 @@ def test_planes_match_sgfmill_reference_on_shipped_games(shipped_sgf_files):
     assert compared >= 200
 
 
+@pytest.mark.slow
 def test_planes_match_reference_on_corpus_sample(corpus_dir):
     archive = corpus_dir / "kgs_below6d_train.tar.gz"   # handicap games: setup stones
     compared = 0

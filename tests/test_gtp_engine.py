@@ -457,6 +457,7 @@ def _engine_cmd(*extra):
             "--playouts", "16", *extra]
 
 
+@pytest.mark.slow
 def test_real_gtp_subprocess_transcript():
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     p = subprocess.run(_engine_cmd(), input=TRANSCRIPT.encode(), capture_output=True,
@@ -499,6 +500,7 @@ def test_missing_model_fails_clearly(tmp_path):
 
 
 # ---------------------------------------------------------------- client
+@pytest.mark.slow
 def test_client_against_real_engine_and_errors():
     with GtpClient(_engine_cmd(), timeout=240, cwd=REPO) as c:
         assert c.send("name") == "gopolicy"

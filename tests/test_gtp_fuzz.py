@@ -110,6 +110,7 @@ def test_fuzz_in_process(policy, tmp_path):
     assert n_ok > 300 and n_err > 300          # the fuzz exercises both paths
 
 
+@pytest.mark.slow
 def test_fuzz_real_process_bytes():
     """Random bytes (invalid UTF-8, NULs, long lines) into the real process; it
     must answer every command line and still work at the end."""

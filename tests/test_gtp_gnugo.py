@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.gnugo,
               pytest.mark.skipif(not GNUGO, reason="GNU Go not installed (/usr/games/gnugo)")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("our_color", [BLACK, WHITE], ids=["black", "white"])
 def test_game_against_gnugo_has_no_illegal_moves(our_color):
     torch.manual_seed(our_color)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from gopolicy.go.board import Board
 from gopolicy.go.coords import BLACK, WHITE, from_gtp
@@ -157,6 +158,7 @@ def test_streamed_analysis_until_the_next_command():
     assert eng.game.board.stones[from_gtp("Q16")] == WHITE
 
 
+@pytest.mark.slow
 def test_search_without_playouts_says_it_plays_the_network_move():
     """A search cut to nothing must not call its move "most visited"."""
     pol = NetworkPolicy("random:8:2", device="cpu", seed=0)

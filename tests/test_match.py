@@ -122,6 +122,7 @@ def test_referee_ko_forfeit():
     assert res.result == "W+F" and "illegal move F5 (ko)" in res.reason
 
 
+@pytest.mark.slow
 def test_match_two_games_writes_sgf_and_results(tmp_path):
     from gopolicy.cli import main
     from gopolicy.corpus.sgf import parse_game

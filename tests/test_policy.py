@@ -148,6 +148,7 @@ def test_bundled_model_found_in_checkout_wheel_prefix_or_env(monkeypatch, tmp_pa
     from pathlib import Path
 
     import gopolicy
+    from gopolicy.net import model_paths
 
     repo_file = Path(gopolicy.__file__).resolve().parents[1] / "data" / "bundled" / "policy.pt"
     monkeypatch.delenv("GOPOLICY_MODEL", raising=False)
@@ -155,7 +156,7 @@ def test_bundled_model_found_in_checkout_wheel_prefix_or_env(monkeypatch, tmp_pa
     # an installed wheel: no data/ beside the package, the model under the prefix
     site = tmp_path / "site" / "gopolicy"
     site.mkdir(parents=True)
-    monkeypatch.setattr(gopolicy, "__file__", str(site / "__init__.py"))
+    monkeypatch.setattr(model_paths, "REPO_ROOT", site.parent)   # the package's folder, no data/ beside it
     monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
     assert default_model_path() == site.parents[0] / "data" / "bundled" / "policy.pt"  # neither exists
     shared = tmp_path / "prefix" / "share" / "gopolicy" / "policy.pt"

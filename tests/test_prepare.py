@@ -167,6 +167,7 @@ def _wait_for_units(proc, out, n):
     pytest.fail("prepare made no progress")
 
 
+@pytest.mark.slow
 def test_kill_9_and_resume_equals_a_clean_run(clean, shipped_sgf_dir, tmp_path):
     _, m = clean
     out = tmp_path / "killed"
@@ -348,6 +349,7 @@ def _running(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
 def test_kill_9_of_the_main_process_alone_ends_the_workers_and_resume_is_at_once(
         clean, shipped_sgf_dir, tmp_path):

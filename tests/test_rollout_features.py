@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gopolicy.go import symmetry
 from gopolicy.go.board import Board
 from gopolicy.go.coords import BLACK, WHITE, from_gtp
 from gopolicy.rollout import incremental_board as B
 from gopolicy.rollout import move_features as F
 from gopolicy.rollout import pattern_tables as P
 from gopolicy.rollout.incremental_board import board_inputs
-from gopolicy.rollout.model import RolloutPolicy
+from gopolicy.rollout.model import RolloutPolicy, bundled_path
 from gopolicy.rollout.playout import Rollouts
 from gopolicy.rollout.tree_policy import TreePolicy
 
@@ -150,8 +151,6 @@ def key3_at(board: Board, p: int, c: int) -> int:
 
 
 def transformed(board: Board, s: int, swap: bool = False) -> Board:
-    from gopolicy.go import symmetry
-
     g = symmetry.apply_np(board.grid(), s).copy()
     if swap:
         g = np.where(g == 1, 2, np.where(g == 2, 1, 0))
@@ -175,8 +174,6 @@ def test_3x3_pattern_symmetries_and_colour_swap():
     b = Board.from_diagram(PATTERN)
     c3 = pt("C5", 7)                      # the empty point inside the shape
     k = key3_at(b, c3, BLACK)
-    from gopolicy.go import symmetry
-
     for s in range(8):
         m = symmetry.point_map(s, 7)
         assert key3_at(transformed(b, s), int(m[c3]), BLACK) == k
@@ -331,8 +328,6 @@ def test_response_rows_give_response_key_weights():
     12 cells the weight slot that canonicalising and ``response_key`` find in the bundled table:
     for random symmetric images of the table's own patterns (hits, ties between symmetries
     included) and for random diamonds (mostly misses)."""
-    from gopolicy.rollout.model import bundled_path
-
     pol = RolloutPolicy.load(bundled_path("rollout"))
     row_keys, row_vals, slots = P.response_rows(pol.keys, pol.vals)
     perm, inv = P.sym_perms(P.OFF12)
@@ -360,8 +355,6 @@ def test_raw3_table_gives_key3_weights():
     every valid code the weight that canonicalising (``key3``) finds in the bundled table, for
     both movers: random symmetric images of the table's own patterns (hits) and random codes
     (mostly misses: the unknown-pattern weight)."""
-    from gopolicy.rollout.model import bundled_path
-
     pol = RolloutPolicy.load(bundled_path("rollout"))
     ew = np.exp(pol.weights.astype(np.float64))
     table = P.raw3_table(pol.keys, pol.vals, ew)

@@ -323,6 +323,7 @@ GNUGO_COUNTS = {
 }
 
 
+@pytest.mark.slow
 @needs_model
 @pytest.mark.parametrize("game", sorted(GNUGO_COUNTS))
 def test_network_count_reads_the_groups_the_rollouts_misread(net, game):

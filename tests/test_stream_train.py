@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from gopolicy.cli import main as cli_main
@@ -27,6 +28,7 @@ def _env(**extra):
     return env
 
 
+@pytest.mark.slow
 def test_time_limit_stops_cleanly_with_loadable_outputs(tmp_path):
     run = tmp_path / "run"
     t0 = time.time()
@@ -66,6 +68,7 @@ def test_time_limit_spent_in_setup_still_takes_one_step(tmp_path):
     assert any("val_top1" in r for r in recs) and any("lr" in r for r in recs)
 
 
+@pytest.mark.slow
 def test_kill9_then_resume_continues_the_stream(tmp_path):
     run = tmp_path / "run"
     # a small shuffle buffer, so that the oldest game still in it moves on quickly

@@ -101,6 +101,7 @@ def _env(**extra):
     return env
 
 
+@pytest.mark.slow
 def test_kill9_then_resume_matches_uninterrupted(data, tmp_path, keep_threads):
     args = ["--data", str(data), *TINY, "--batch-size", "16", "--lr", "0.01", "--max-steps", "40",
             "--ckpt-every", "10", "--log-every", "5", "--eval-every", "20", "--no-plot"]
