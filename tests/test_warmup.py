@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gopolicy import _numba_cache
+from gopolicy import numba_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 NOBODY = 65534
@@ -25,12 +25,12 @@ NOBODY = 65534
 def test_cache_goes_to_a_user_folder_when_the_package_is_read_only(monkeypatch, tmp_path):
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setattr(_numba_cache, "_writable", lambda folder: False)
+    monkeypatch.setattr(numba_cache, "_writable", lambda folder: False)
     import numba
 
     old = numba.config.CACHE_DIR
     try:
-        root = _numba_cache.cache_root()
+        root = numba_cache.cache_root()
         assert root == tmp_path / "xdg" / "gopolicy" / "numba"
         assert numba.config.CACHE_DIR == str(root) and os.environ["NUMBA_CACHE_DIR"] == str(root)
     finally:
@@ -122,11 +122,11 @@ def test_a_stale_package_cache_is_not_copied(monkeypatch, tmp_path):
     # the package's cache was filled by another version of the kernels: the user compiles
     pkg = tmp_path / "pkg"
     (pkg / "__pycache__").mkdir(parents=True)
-    (pkg / "__pycache__" / _numba_cache.STAMP).write_text("another version")
-    monkeypatch.setattr(_numba_cache, "PACKAGE", pkg)
-    assert not _numba_cache._copy_package_cache(tmp_path / "user", "this version")
-    (pkg / "__pycache__" / _numba_cache.STAMP).write_text("this version")
+    (pkg / "__pycache__" / numba_cache.STAMP).write_text("another version")
+    monkeypatch.setattr(numba_cache, "PACKAGE", pkg)
+    assert not numba_cache._copy_package_cache(tmp_path / "user", "this version")
+    (pkg / "__pycache__" / numba_cache.STAMP).write_text("this version")
     (pkg / "go" / "__pycache__").mkdir(parents=True)
     (pkg / "go" / "__pycache__" / "ladders.k-1.py311.nbi").write_text("index")
-    assert _numba_cache._copy_package_cache(tmp_path / "user", "this version")
-    assert (_numba_cache.user_cache_subdir(tmp_path / "user", "go") / "ladders.k-1.py311.nbi").is_file()
+    assert numba_cache._copy_package_cache(tmp_path / "user", "this version")
+    assert (numba_cache.user_cache_subdir(tmp_path / "user", "go") / "ladders.k-1.py311.nbi").is_file()

@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentP
 
 
 def run(args) -> int:
-    from gopolicy._numba_cache import cache_root
+    from gopolicy.numba_cache import cache_root
     from gopolicy.play.warmup import compile_kernels
 
     seconds = compile_kernels()

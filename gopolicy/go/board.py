@@ -112,6 +112,14 @@ class Board:
         m = self.moves
         return (m[-1][1] if m else -1, m[-2][1] if len(m) > 1 else -1)
 
+    def captured_by_last_move(self) -> np.ndarray:
+        """The points whose stones the last move captured (int32, empty after a pass or
+        when there is no move to undo)."""
+        if not self._undo:
+            return np.zeros(0, np.int32)
+        before = self._undo[-1][0]
+        return np.flatnonzero((before != 0) & (self.stones == 0)).astype(np.int32)
+
     def copy(self) -> "Board":
         b = Board.__new__(Board)
         b.__dict__.update(self.__dict__)

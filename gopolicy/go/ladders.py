@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from gopolicy.go.rules_kernels import EMPTY, flood_string, play_stone, string_liberties
+from gopolicy.go.rules_kernels import EMPTY, flood_string, inner_kernel, play_stone, string_liberties
 
 MAX_DEPTH = 100   # plies: a ladder across a 19x19 board takes ~60
 NODE_BUDGET = 300     # positions per read; a real ladder to the edge needs ~120
@@ -49,7 +49,7 @@ def canonical_rank(stones, zob, maps):
     return maps[best].copy()
 
 
-@njit(cache=True)
+@inner_kernel
 def _sort_by_rank(moves, nm, rank):
     """Insertion-sort moves[:nm] by rank (nm <= 17)."""
     for i in range(1, nm):
@@ -61,16 +61,17 @@ def _sort_by_rank(moves, nm, rank):
         moves[j + 1] = m
 
 
-@njit(cache=True)
+@inner_kernel
 def _atari_captures(stones, nbr, d, out):
     """Liberties of attacking strings in atari that touch the defender string at d."""
     n = stones.shape[0]
     opp = 3 - stones[d]
-    mark = np.zeros(n, np.int32)     # 1: the defender string and its liberties; 2+: one attacker string each
+    # mark: 1 for the defender string and its liberties, 2, 3, ... for each attacking string;
+    # pts: the defender's stones, then those of the attacking string being read
+    mark = np.zeros(n, np.int32)
     pts = np.empty(n, np.int32)
-    opp_pts = np.empty(n, np.int32)
     lib = np.empty(1, np.int32)
-    size, _ = flood_string(stones, nbr, d, mark, 1, pts, lib[:0], n + 1)
+    size = flood_string(stones, nbr, d, mark, 1, pts, 0, lib[:0], 0, n + 1)[0]
     stamp = 1
     nout = 0
     for i in range(size):
@@ -78,8 +79,8 @@ def _atari_captures(stones, nbr, d, out):
             q = nbr[pts[i], k]
             if q < 0 or stones[q] != opp or mark[q] != 0:
                 continue
-            stamp += 1      # each attacking string is examined once
-            if flood_string(stones, nbr, q, mark, stamp, opp_pts, lib, n + 1)[1] == 1:
+            stamp += 1      # each attacking string is read once
+            if flood_string(stones, nbr, q, mark, stamp, pts, size, lib, 0, n + 1)[1] == 1:
                 dup = False
                 for j in range(nout):
                     if out[j] == lib[0]:
@@ -90,7 +91,7 @@ def _atari_captures(stones, nbr, d, out):
     return nout
 
 
-@njit(cache=True)
+@inner_kernel
 def _expand(boards, nbr, rank, depth, d, attacker_node, moves, nmoves):
     """Classify the options at ``boards[depth]``.
 
@@ -152,7 +153,7 @@ def _expand(boards, nbr, rank, depth, d, attacker_node, moves, nmoves):
     return -1 if nm > 0 else 1
 
 
-@njit(cache=True)
+@inner_kernel
 def _ladder_search(stones, nbr, rank, d, attacker_to_move, budget):
     """True if the string at ``d`` is captured by ladder.
 

@@ -14,11 +14,18 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from gopolicy._numba_cache import ensure_fresh
+from gopolicy.numba_cache import ensure_fresh
 
 ensure_fresh()
 
 EMPTY, BLACK, WHITE = 0, 1, 2
+
+
+def inner_kernel(func):
+    """``njit`` for a kernel that only other kernels call: numba then compiles no Python and no
+    C wrapper for it (measured: a third to a half of a small kernel's compile time, which the
+    split into named steps multiplied); Python cannot call it."""
+    return njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)(func)
 
 
 @lru_cache(maxsize=None)
@@ -44,41 +51,44 @@ def neighbour_tables(size: int) -> tuple[np.ndarray, np.ndarray]:
     return nbr, diag
 
 
-@njit(cache=True)
-def flood_string(stones, nbr, p0, mark, stamp, points, libs, max_libs):
+@njit(cache=True, inline="always")
+def flood_string(stones, nbr, p0, mark, stamp, points, top, libs, nlib, max_libs):
     """The string of stones at p0 and its liberties: the one flood fill of every kernel.
 
-    The stones go to ``points[:size]`` in the order found (p0 first; the list is the work
-    queue too), each liberty once to ``libs`` while it has room, and every point reached gets
-    ``mark[q] = stamp`` (``mark`` must hold no ``stamp`` on the string or its liberties
-    beforehand). The fill stops as soon as ``max_libs`` liberties are found (``size`` then
-    counts the stones reached so far). Returns ``(size, liberties)``.
+    A depth-first walk: its stack grows down from the end of ``points`` while the stones it
+    has taken off the stack are appended from index ``top`` on (p0 first), so ``points``
+    needs room for the string after ``top``. Each liberty is appended once to ``libs`` from
+    index ``nlib`` on while it has room, and every point reached gets ``mark[q] = stamp``
+    (``mark`` must hold no ``stamp`` on the string or its liberties beforehand). The walk
+    stops as soon as ``max_libs`` liberties are found (the stones listed are then those
+    taken off the stack so far). Returns the two lists' new ends ``(top, nlib)``.
     """
     col = stones[p0]
     mark[p0] = stamp
-    points[0] = p0
-    size = 1
-    head = 0
+    sp = points.shape[0] - 1
+    points[sp] = p0
     nl = 0
-    while head < size:
-        p = points[head]
-        head += 1
+    while sp < points.shape[0]:
+        p = points[sp]
+        sp += 1
+        points[top] = p
+        top += 1
         for k in range(4):
             q = nbr[p, k]
             if q < 0 or mark[q] == stamp:
                 continue
             if stones[q] == col:
                 mark[q] = stamp
-                points[size] = q
-                size += 1
+                sp -= 1
+                points[sp] = q
             elif stones[q] == EMPTY:
                 mark[q] = stamp
-                if nl < libs.shape[0]:
-                    libs[nl] = q
+                if nlib + nl < libs.shape[0]:
+                    libs[nlib + nl] = q
                 nl += 1
                 if nl >= max_libs:
-                    return size, nl
-    return size, nl
+                    return top, nlib + nl
+    return top, nlib + nl
 
 
 @njit(cache=True)
@@ -101,13 +111,11 @@ def label_strings(stones, nbr, sid, size_of, libs_of, order, start, lib_list, li
             continue
         start[ns] = top
         lib_start[ns] = nlib
-        size, nl = flood_string(stones, nbr, p0, stamp, ns, order[top:], lib_list[nlib:], n + 1)
-        for i in range(top, top + size):
+        top, nlib = flood_string(stones, nbr, p0, stamp, ns, order, top, lib_list, nlib, n + 1)
+        for i in range(start[ns], top):
             sid[order[i]] = ns
-        top += size
-        nlib += nl
-        size_of[ns] = size
-        libs_of[ns] = nl
+        size_of[ns] = top - start[ns]
+        libs_of[ns] = nlib - lib_start[ns]
         ns += 1
     start[ns] = top
     lib_start[ns] = nlib
@@ -145,7 +153,7 @@ def analyze_moves(stones, nbr, ko, color, sid, size_of, libs_of, order, start,
     mark = np.full(n, -1, np.int32)
     friend = np.empty(4, np.int32)
     caps = np.empty(4, np.int32)
-    for p in range(n):
+    for p in range(n):     # the steps are inlined: as calls they doubled the time
         legal[p] = 0
         capture[p] = 0
         libs_after[p] = 0
@@ -165,7 +173,7 @@ def analyze_moves(stones, nbr, ko, color, sid, size_of, libs_of, order, start,
             legal[p] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _neighbour_strings(stones, nbr, sid, libs_of, p, color, friend, caps):
     """The ids of ``color``'s strings next to p (``friend``) and of the opponent's strings
     next to p in atari (``caps``), each once. Returns their counts."""
@@ -196,7 +204,7 @@ def _neighbour_strings(stones, nbr, sid, libs_of, p, color, friend, caps):
     return nf, nc
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _merged_liberties(stones, nbr, size_of, lib_list, lib_start, p, friend, nf, mark):
     """``(liberties, size)`` of the string a stone at p makes with its ``friend`` strings,
     before captures; the liberties get ``mark[] = p``."""
@@ -219,7 +227,7 @@ def _merged_liberties(stones, nbr, size_of, lib_list, lib_start, p, friend, nf, 
     return nl, sz
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _freed_liberties(stones, nbr, sid, size_of, order, start, p, color, friend, nf, caps, nc,
                      mark, nl):
     """``(stones captured, liberties)``: the strings ``caps`` a stone at p captures, and the
@@ -254,7 +262,7 @@ def string_liberties(stones, nbr, p0, max_libs, libs_out):
     n = stones.shape[0]
     seen = np.zeros(n, np.uint8)
     stack = np.empty(n, np.int32)
-    return flood_string(stones, nbr, p0, seen, 1, stack, libs_out[:max_libs], max_libs)[1]
+    return flood_string(stones, nbr, p0, seen, 1, stack, 0, libs_out, 0, max_libs)[1]
 
 
 @njit(cache=True)
@@ -346,27 +354,7 @@ def area_count(stones, nbr, own, touched, region, stack, pts):
     for p0 in range(n):
         if stones[p0] != 0 or region[p0] >= 0:
             continue
-        region[p0] = p0
-        stack[0] = p0
-        top = 1
-        npts = 0
-        touches = 0
-        while top > 0:
-            top -= 1
-            p = stack[top]
-            pts[npts] = p
-            npts += 1
-            for j in range(4):
-                q = nbr[p, j]
-                if q < 0:
-                    continue
-                if stones[q] == 0:
-                    if region[q] < 0:
-                        region[q] = p0
-                        stack[top] = q
-                        top += 1
-                else:
-                    touches |= stones[q]
+        npts, touches = _empty_region(stones, nbr, p0, region, stack, pts)
         if touches == 1 or touches == 2:
             sgn = 1 if touches == 1 else -1
             for i in range(npts):
@@ -379,3 +367,31 @@ def area_count(stones, nbr, own, touched, region, stack, pts):
                     if q >= 0 and stones[q] != 0:
                         touched[q] = 1
     return sc
+
+
+@inner_kernel
+def _empty_region(stones, nbr, p0, region, stack, pts):
+    """The empty region of p0 into ``pts`` (``region[q] = p0``); returns its size and the
+    colours it reaches (bit 1 Black, bit 2 White)."""
+    region[p0] = p0
+    stack[0] = p0
+    top = 1
+    npts = 0
+    touches = 0
+    while top > 0:
+        top -= 1
+        p = stack[top]
+        pts[npts] = p
+        npts += 1
+        for j in range(4):
+            q = nbr[p, j]
+            if q < 0:
+                continue
+            if stones[q] == 0:
+                if region[q] < 0:
+                    region[q] = p0
+                    stack[top] = q
+                    top += 1
+            else:
+                touches |= stones[q]
+    return npts, touches

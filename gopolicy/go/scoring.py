@@ -24,13 +24,14 @@ from numba import njit
 
 from gopolicy.go.board import Board
 from gopolicy.go.coords import BLACK, EMPTY
-from gopolicy.go.rules_kernels import Strings, area_count, flood_string, is_eye, play_stone
+from gopolicy.go.rules_kernels import Strings, area_count, flood_string, inner_kernel, is_eye, play_stone
 
 
-@njit(cache=True)
-def _libs_size(stones, nbr, p0, mark, stamp, stack):
-    """(liberties capped at 2, size) of the string at p0; ``mark`` must hold no ``stamp``."""
-    size, libs = flood_string(stones, nbr, p0, mark, stamp, stack, stack[:0], stones.shape[0] + 1)
+@inner_kernel
+def _libs_size(stones, nbr, p0, mark, stamp, stack, no_libs):
+    """(liberties capped at 2, size) of the string at p0; ``mark`` must hold no ``stamp``.
+    ``no_libs``: an empty array (the liberties are counted, not listed)."""
+    size, libs = flood_string(stones, nbr, p0, mark, stamp, stack, 0, no_libs, 0, stones.shape[0] + 1)
     return min(libs, 2), size
 
 
@@ -51,6 +52,7 @@ def _playouts(stones0, nbr, diag, to_move, ko0, n_playouts, max_moves, seed,
     region = np.empty(n, np.int32)
     pts = np.empty(n, np.int32)
     touched = np.zeros(n, np.uint8)
+    no_libs = np.empty(0, np.int32)
     stamp = 0
     for k in range(n_playouts):
         stones[:] = stones0
@@ -77,7 +79,7 @@ def _playouts(stones0, nbr, diag, to_move, ko0, n_playouts, max_moves, seed,
                 if ncap < 0:
                     continue
                 stamp += 1
-                libs, size = _libs_size(tmp, nbr, p, mark, stamp, stack)
+                libs, size = _libs_size(tmp, nbr, p, mark, stamp, stack, no_libs)
                 if libs == 1 and size >= 2 and ncap == 0:
                     continue  # self-atari of a real string: never in playouts
                 stones[:] = tmp

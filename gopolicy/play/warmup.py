@@ -1,7 +1,7 @@
 """Compile (or load from numba's cache) every kernel an engine needs, before a GUI waits on it.
 
 A fresh install compiles the rules, planes, ladder, scoring, rollout and search kernels on first
-use: about 45 s on a 2-core machine, then about a second from the cache (gopolicy/_numba_cache.py
+use: about 45 s on a 2-core machine, then about a second from the cache (gopolicy/numba_cache.py
 says where the cache lives and how one install's cache serves every user). ``gopolicy gtp`` runs
 :func:`compile_kernels` in a background thread at start, board kernels first, so ``name``,
 ``version``, ``list_commands``, ``boardsize`` and ``play`` answer at once; a ``genmove`` waits for
@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from gopolicy import _numba_cache
+from gopolicy import numba_cache
 from gopolicy.go.board import Board
 from gopolicy.go.coords import from_gtp
 from gopolicy.go.features import planes
@@ -55,7 +55,7 @@ def compile_kernels() -> float:
 def start_background(log=None) -> threading.Thread:
     """:func:`compile_kernels` in a daemon thread (numba's compile lock keeps callers safe);
     ``log(message)`` hears, in one line each, that a cold compile starts and when it is done."""
-    warm = _numba_cache.is_warm()
+    warm = numba_cache.is_warm()
     if not warm and log is not None:
         log(f"compiling the board, feature and search kernels once (about {COLD_SECONDS} s on 2 cores; "
             "`gopolicy warmup` does it ahead of time for every user of this install)")

@@ -15,8 +15,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from gopolicy._numba_cache import ensure_fresh
-from gopolicy.go.rules_kernels import flood_string
+from gopolicy.go.rules_kernels import flood_string, inner_kernel
+from gopolicy.numba_cache import ensure_fresh
 from gopolicy.rollout.pattern_tables import stone_cell, swap_cell
 
 ensure_fresh()
@@ -47,10 +47,7 @@ def board_inputs(board) -> Position:
     last, last2 = board.last_moves
     last = last if 0 <= last < n else -1
     last2 = last2 if 0 <= last2 < n else -1
-    capt = np.zeros(0, np.int32)
-    if last >= 0 and board._undo:
-        before = board._undo[-1][0]
-        capt = np.flatnonzero((before != 0) & (board.stones == 0)).astype(np.int32)
+    capt = board.captured_by_last_move() if last >= 0 else np.zeros(0, np.int32)
     return Position(board.stones.astype(np.int8), int(board.ko), int(last), int(last2), capt)
 
 
@@ -85,16 +82,18 @@ def diamond_cells(S, nbr12, q, c, out):
 
 
 # --------------------------------------------------------------------- building the state
-@njit(cache=True, inline="always")
-def _stamp(meta, which, row):
+@inner_kernel
+def new_stamp(meta, which, S, row):
+    """A fresh stamp from counter ``meta[which]`` for the marks in ``S[row]``."""
     meta[which] += 1
     if meta[which] > 2_000_000_000:
-        row[:] = 0
+        for q in range(S.shape[1]):
+            S[row, q] = 0
         meta[which] = 1
     return meta[which]
 
 
-@njit(cache=True, inline="always")
+@inner_kernel
 def _atari_add(S, meta, ci, h):
     k = meta[M_ATARI + ci]
     S[ALIST + ci, k] = h
@@ -102,7 +101,7 @@ def _atari_add(S, meta, ci, h):
     meta[M_ATARI + ci] = k + 1
 
 
-@njit(cache=True, inline="always")
+@inner_kernel
 def _atari_remove(S, meta, ci, h):
     k = meta[M_ATARI + ci] - 1
     i = S[AIDX, h]
@@ -126,14 +125,16 @@ def init_state(S, meta, stones, nbr, nbr8, ko, last, last2):
         S[DMARK, p] = 0
     meta[M_STAMP] = 0
     meta[M_DSTAMP] = 0
-    no_list = S[TOLD, :0]
+    col = S[COL]
+    mark = S[MARK]
+    stones_of = S[TREP]
+    no_libs = S[TOLD, :0]
     for p0 in range(n):
         if S[COL, p0] == 0 or S[HEAD, p0] >= 0:
             continue
         # the string's stones, linked into a circular list headed by p0
-        st = _stamp(meta, M_STAMP, S[MARK])
-        stones_of = S[TREP]
-        size, nl = flood_string(S[COL], nbr, p0, S[MARK], st, stones_of, no_list, n + 1)
+        st = new_stamp(meta, M_STAMP, S, MARK)
+        size, nl = flood_string(col, nbr, p0, mark, st, stones_of, 0, no_libs, 0, n + 1)
         S[HEAD, p0] = p0
         S[NEXT, p0] = p0
         for i in range(1, size):
@@ -162,10 +163,10 @@ def set_captures(S, meta, capt):
     meta[M_NCAPT] = capt.shape[0]
 
 
-@njit(cache=True)
+@inner_kernel
 def count_libs(S, meta, nbr, h):
     """Exact liberty count of the string headed by h."""
-    st = _stamp(meta, M_STAMP, S[MARK])
+    st = new_stamp(meta, M_STAMP, S, MARK)
     nl = 0
     x = h
     while True:
@@ -181,23 +182,6 @@ def count_libs(S, meta, nbr, h):
 
 
 # --------------------------------------------------------------------- moves
-@njit(cache=True, inline="always")
-def _dirty_add(S, q, dst, dirty, nd):
-    if q >= 0 and S[DMARK, q] != dst:
-        S[DMARK, q] = dst
-        dirty[nd] = q
-        nd += 1
-    return nd
-
-
-@njit(cache=True, inline="always")
-def _dirty_around(S, nbr8, q, dst, dirty, nd):
-    nd = _dirty_add(S, q, dst, dirty, nd)
-    for k in range(8):
-        nd = _dirty_add(S, nbr8[q, k], dst, dirty, nd)
-    return nd
-
-
 @njit(cache=True)
 def play_pass(meta):
     meta[M_LAST2] = meta[M_LAST]
@@ -238,7 +222,7 @@ def play(S, meta, nbr, nbr8, p, c, dirty):
     return nd
 
 
-@njit(cache=True)
+@inner_kernel
 def _take_liberty(S, nbr, p):
     """The strings touching p lose the liberty p (each once); lists them as touched."""
     col = S[COL]
@@ -263,7 +247,7 @@ def _take_liberty(S, nbr, p):
     return nt
 
 
-@njit(cache=True)
+@inner_kernel
 def _capture(S, opp, nt):
     """Remove the touched strings of ``opp`` left without liberties, listing their stones in
     row CAPT; returns how many."""
@@ -291,7 +275,7 @@ def _capture(S, opp, nt):
     return ncap
 
 
-@njit(cache=True)
+@inner_kernel
 def _free_liberties(S, nbr, p, c, ncap, nt):
     """Each captured stone is a liberty again for the strings of c next to it (each once);
     those strings join the touched list. Returns its new length."""
@@ -328,7 +312,7 @@ def _free_liberties(S, nbr, p, c, ncap, nt):
     return nt
 
 
-@njit(cache=True)
+@inner_kernel
 def _merge(S, nbr, p, c):
     """Merge p with the mover's strings around it (the smaller string relabelled); returns
     the head of the string p is part of."""
@@ -359,70 +343,71 @@ def _merge(S, nbr, p, c):
     return head[p]
 
 
-@njit(cache=True)
+@inner_kernel
 def _update_atari_lists(S, meta, c, hm, nt):
     """The lists of strings in atari after a move: the touched strings had TOLD (capped)
     liberties under their old heads TREP, the strings they are part of now (and p's, headed
     by hm) have LIBS; every string whose count changed is among them. All the old heads leave
     the lists before any new one joins (a merge can make an old head the new one)."""
-    col = S[COL]
-    head = S[HEAD]
-    libs = S[LIBS]
-    trep = S[TREP]
-    told = S[TOLD]
     opp = 3 - c
     for t in range(nt):
-        if told[t] == 1:
-            r = trep[t]
-            _atari_remove(S, meta, (col[r] if col[r] != 0 else opp) - 1, r)
-    ast = _stamp(meta, M_STAMP, S[MARK])
+        if S[TOLD, t] == 1:
+            r = S[TREP, t]
+            _atari_remove(S, meta, (S[COL, r] if S[COL, r] != 0 else opp) - 1, r)
+    ast = new_stamp(meta, M_STAMP, S, MARK)
     for t in range(nt):
-        r = trep[t]
-        if col[r] != 0 and S[MARK, head[r]] != ast:
-            S[MARK, head[r]] = ast
-            if libs[head[r]] == 1:
-                _atari_add(S, meta, col[r] - 1, head[r])
-    if S[MARK, hm] != ast and libs[hm] == 1:
+        r = S[TREP, t]
+        if S[COL, r] == 0:
+            continue
+        h = S[HEAD, r]
+        if S[MARK, h] != ast:
+            S[MARK, h] = ast
+            if S[LIBS, h] == 1:
+                _atari_add(S, meta, S[COL, r] - 1, h)
+    if S[MARK, hm] != ast and S[LIBS, hm] == 1:
         _atari_add(S, meta, c - 1, hm)
 
 
-@njit(cache=True)
+@inner_kernel
 def _mark_dirty(S, meta, nbr8, p, ncap, nt, dirty):
-    """The dirty points of a move at p: around p, around the captured stones, around the
-    strings whose capped liberty count changed. Returns their count."""
-    col = S[COL]
-    head = S[HEAD]
-    nxt = S[NEXT]
-    libs = S[LIBS]
-    capt = S[CAPT]
-    trep = S[TREP]
-    told = S[TOLD]
-    dst = _stamp(meta, M_DSTAMP, S[DMARK])
-    nd = _dirty_around(S, nbr8, p, dst, dirty, 0)
-    for i in range(ncap):
-        nd = _dirty_around(S, nbr8, capt[i], dst, dirty, nd)
-    wst = _stamp(meta, M_STAMP, S[MARK])   # marks string heads already walked
+    """The dirty points of a move at p (listed in ``dirty``, each once): p and its 8
+    neighbours, each captured stone and its neighbours, the empty 8-neighbours of the strings
+    whose capped liberty count changed. Returns their count. (No helper taking arrays in the
+    loops: see rollout.playout's note.)"""
+    dst = new_stamp(meta, M_DSTAMP, S, DMARK)
+    nd = 0
+    for i in range(-1, ncap):
+        x = p if i < 0 else S[CAPT, i]
+        for k in range(-1, 8):
+            q = x if k < 0 else nbr8[x, k]
+            if q >= 0 and S[DMARK, q] != dst:
+                S[DMARK, q] = dst
+                dirty[nd] = q
+                nd += 1
+    wst = new_stamp(meta, M_STAMP, S, MARK)   # marks string heads already walked
     for t in range(nt):
-        r = trep[t]
-        if col[r] == 0:
+        r = S[TREP, t]
+        if S[COL, r] == 0:
             continue
-        h = head[r]
-        if min(libs[h], 3) == told[t] or S[MARK, h] == wst:
+        h = S[HEAD, r]
+        if min(S[LIBS, h], 3) == S[TOLD, t] or S[MARK, h] == wst:
             continue
         S[MARK, h] = wst
         x = h
         while True:
             for k in range(8):
                 q = nbr8[x, k]
-                if q >= 0 and col[q] == 0:
-                    nd = _dirty_add(S, q, dst, dirty, nd)
-            x = nxt[x]
+                if q >= 0 and S[COL, q] == 0 and S[DMARK, q] != dst:
+                    S[DMARK, q] = dst
+                    dirty[nd] = q
+                    nd += 1
+            x = S[NEXT, x]
             if x == h:
                 break
     return nd
 
 
-@njit(cache=True)
+@inner_kernel
 def _recode(S, nbr8, dirty, nd):
     """The new 3x3 codes of the dirty points: code3 written out (see rollout.playout's note on
     inlined helpers)."""

@@ -29,14 +29,48 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from gopolicy._numba_cache import ensure_fresh
-from gopolicy.rollout.incremental_board import (AIDX, ALIST, CAPT, CODE, COL, HEAD, LIBS, M_ATARI,
-                                                M_KO, M_LAST, M_LAST2, M_NCAPT, M_STAMP, MARK,
-                                                NEXT, TOLD, _stamp, diamond_cells)
-from gopolicy.rollout.pattern_tables import (F_DIST1, F_DIST2, F_NAKADE, F_NBR_DIAG, F_NBR_ORTH,
-                                             F_RESP, F_SAVE, F_SELFATARI, F_UNK3, F_UNKD, F_UNKR,
-                                             FAM_SHIFT, FAMD, code_valid, diamond_canon, key3,
-                                             response_key, table_get)
+from gopolicy.go.rules_kernels import inner_kernel
+from gopolicy.numba_cache import ensure_fresh
+from gopolicy.rollout.incremental_board import (
+    AIDX,
+    ALIST,
+    CAPT,
+    CODE,
+    COL,
+    HEAD,
+    LIBS,
+    M_ATARI,
+    M_KO,
+    M_LAST,
+    M_LAST2,
+    M_NCAPT,
+    M_STAMP,
+    MARK,
+    NEXT,
+    TOLD,
+    diamond_cells,
+    new_stamp,
+)
+from gopolicy.rollout.pattern_tables import (
+    F_DIST1,
+    F_DIST2,
+    F_NAKADE,
+    F_NBR_DIAG,
+    F_NBR_ORTH,
+    F_RESP,
+    F_SAVE,
+    F_SELFATARI,
+    F_UNK3,
+    F_UNKD,
+    F_UNKR,
+    FAM_SHIFT,
+    FAMD,
+    code_valid,
+    diamond_canon,
+    key3,
+    response_key,
+    table_get,
+)
 
 ensure_fresh()
 
@@ -70,9 +104,11 @@ def new_features(n):
 
 
 @njit(cache=True)
-def libs_after(S, meta, nbr, x, c, cap):
+def libs_after(S, meta, nbr, x, c, cap):  # noqa: C901  (written out for speed, see below)
     """Liberties (counted up to ``cap``) of the string that mover ``c`` makes at empty x,
-    captures included: empty points and captured stones next to x or to the strings it joins."""
+    captures included: empty points and captured stones next to x or to the strings it joins.
+    One function, written out: it runs for every save-atari point of a rollout move and every
+    candidate of the tree policy, and a helper taking arrays costs numba refcounts there."""
     opp = 3 - c
     col = S[COL]
     head = S[HEAD]
@@ -80,7 +116,7 @@ def libs_after(S, meta, nbr, x, c, cap):
     nxt = S[NEXT]
     mark = S[MARK]
     caps = S[TOLD]          # scratch: heads of the strings x captures (at most 4)
-    st = _stamp(meta, M_STAMP, mark)
+    st = new_stamp(meta, M_STAMP, S, MARK)
     mark[x] = st
     ncs = 0
     nl = 0
@@ -255,15 +291,18 @@ def extras(S, meta, t, table, c, val, fx):
     return ne
 
 
-@njit(cache=True)
-def tree_features(S, meta, t, table, c, fx, ncand):
-    """Add the tree policy's own features to each of the ``ncand`` candidates of ``fx``:
-    self-atari, distance to the previous two moves, the 12-point diamond around it."""
+@inner_kernel
+def tree_features(S, meta, t, table, c, fx):
+    """Add the tree policy's own features to each candidate of ``fx`` (those ``cidx`` lists,
+    in board order): self-atari, distance to the previous two moves, the 12-point diamond
+    around it."""
     nbr, nbr12, size = t.nbr, t.nbr12, t.size
     keys, vals = table
-    cand, feats, fkeys, nf, cells = fx.cand, fx.feats, fx.fkeys, fx.nf, fx.cells
-    for j in range(ncand):
-        q = cand[j]
+    cidx, feats, fkeys, nf, cells = fx.cidx, fx.feats, fx.fkeys, fx.nf, fx.cells
+    for q in range(S.shape[1]):
+        j = cidx[q]
+        if j < 0:
+            continue
         if libs_after(S, meta, nbr, q, c, 2) == 1:
             feats[j, nf[j]] = F_SELFATARI
             fkeys[j, nf[j]] = 0
@@ -345,5 +384,5 @@ def position_features(S, meta, t, table, c, tree, pp, fx):
             fkeys[j, nf[j]] = fx.ext_key[i]
             nf[j] += 1
     if tree:
-        tree_features(S, meta, t, table, c, fx, ncand)
+        tree_features(S, meta, t, table, c, fx)
     return ncand

@@ -31,8 +31,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from gopolicy._numba_cache import ensure_fresh
 from gopolicy.go.rules_kernels import neighbour_tables
+from gopolicy.numba_cache import ensure_fresh
 
 ensure_fresh()
 

@@ -32,18 +32,50 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from gopolicy._numba_cache import ensure_fresh
-from gopolicy.go.rules_kernels import area_count
-from gopolicy.rollout.incremental_board import (CODE, COL, HEAD, LIBS, M_KO, M_LAST, M_NCAPT, NMETA,
-                                                NROWS, board_inputs, diamond_cells, init_state,
-                                                play, play_pass, set_captures)
+from gopolicy.go.rules_kernels import area_count, inner_kernel
+from gopolicy.numba_cache import ensure_fresh
+from gopolicy.rollout.incremental_board import (
+    CODE,
+    COL,
+    HEAD,
+    LIBS,
+    M_KO,
+    M_LAST,
+    M_NCAPT,
+    NMETA,
+    NROWS,
+    board_inputs,
+    diamond_cells,
+    init_state,
+    play,
+    play_pass,
+    set_captures,
+)
 from gopolicy.rollout.model import RolloutPolicy, bundled_path
-from gopolicy.rollout.move_features import (PointPatterns, nakade_point, new_point_patterns,
-                                            refresh_points, save_atari_points)
-from gopolicy.rollout.pattern_tables import (F_NAKADE, F_NBR_DIAG, F_NBR_ORTH, F_RESP, F_SAVE,
-                                             F_UNK3, NFIX, build_table, code_valid, diamond_raw,
-                                             raw3_hash, raw3_table, response_rows, table_get,
-                                             tables)
+from gopolicy.rollout.move_features import (
+    PointPatterns,
+    nakade_point,
+    new_point_patterns,
+    refresh_points,
+    save_atari_points,
+)
+from gopolicy.rollout.pattern_tables import (
+    F_NAKADE,
+    F_NBR_DIAG,
+    F_NBR_ORTH,
+    F_RESP,
+    F_SAVE,
+    F_UNK3,
+    NFIX,
+    build_table,
+    code_valid,
+    diamond_raw,
+    raw3_hash,
+    raw3_table,
+    response_rows,
+    table_get,
+    tables,
+)
 
 ensure_fresh()
 
@@ -76,7 +108,7 @@ def _row_sums(base, rs, ci, r, size):
     rs[ci, r] = s
 
 
-@njit(cache=True)
+@inner_kernel
 def _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, cells, save_pts, tq, tf):
     """The weights of the features that depend on the previous move, exactly as
     ``move_features.extras`` lists them (response, response pattern, neighbour, save-atari,
@@ -140,7 +172,13 @@ def _rollouts(pos, to_move, n_playouts, seed, max_moves, t, table, w, rt, unifor
     total_moves = 0
     for k in range(n_playouts):
         if k > 0:
-            _reset_state(st, start)
+            st.S[:, :] = start.S
+            st.meta[:] = start.meta
+            st.pp.val[:, :] = start.pp.val
+            st.pp.k3[:, :] = start.pp.k3
+            st.pp.sl3[:, :] = start.pp.sl3
+            st.base[:, :] = start.base
+            st.rs[:, :] = start.rs
         moves, nt = _playout(st, to_move, max_moves, t, table, rt, ew, uniform, wk, trace, k == 0)
         if k == 0:
             ntrace = nt
@@ -149,7 +187,7 @@ def _rollouts(pos, to_move, n_playouts, seed, max_moves, t, table, w, rt, unifor
     return ntrace, total_moves
 
 
-@njit(cache=True)
+@inner_kernel
 def _start_state(pos, t, table, ew, uniform):
     """The :class:`PlayoutState` of the starting position."""
     n = pos.stones.shape[0]
@@ -172,27 +210,23 @@ def _start_state(pos, t, table, ew, uniform):
     return PlayoutState(S, meta, pp, base, rs)
 
 
-@njit(cache=True)
-def _reset_state(st, start):
-    st.S[:, :] = start.S
-    st.meta[:] = start.meta
-    st.pp.val[:, :] = start.pp.val
-    st.pp.k3[:, :] = start.pp.k3
-    st.pp.sl3[:, :] = start.pp.sl3
-    st.base[:, :] = start.base
-    st.rs[:, :] = start.rs
-
-
-@njit(cache=True)
+@inner_kernel
 def _playout(st, c, max_moves, t, table, rt, ew, uniform, wk, trace, record):
     """One playout from ``st``, c to move, until two passes in a row (a side passes when it
     has no candidate) or ``max_moves`` moves; its moves go to ``trace`` when ``record``.
-    Returns (moves played, length of the trace). The move loop calls helpers that take the
-    arrays they use, not the tuples: numba increfs every array of a tuple argument."""
+    Returns (moves played, length of the trace).
+
+    The move loop calls helpers that take the arrays they use, not the tuples (numba increfs
+    every array of a tuple argument), and whose increfs numba's pruning removes: measured
+    with the counts of NRT_incref in their LLVM code (``inspect_llvm``), each one loop or two
+    at most and no random draw (``_pick`` gets its number from here)."""
     S, meta, pp, base, rs = st
     val = pp.val
-    nbr, nbr8, nbr12, size = t.nbr, t.nbr8, t.nbr12, t.size
-    tq, tf, dirty = wk.tq, wk.tf, wk.dirty
+    nbr, nbr8, nbr12, size, halves = t.nbr, t.nbr8, t.nbr12, t.size, t.halves
+    swap = halves.swap
+    rkeys, rvals, rew, r3, r3w = rt
+    cells, save_pts, tq, tf, dirty = wk.cells, wk.save_pts, wk.tq, wk.tf, wk.dirty
+    omark, opts, saved, rs_saved, rowmark, rows = wk.omark, wk.opts, wk.saved, wk.rs_saved, wk.rowmark, wk.rows
     n = S.shape[1]
     unk3 = ew[F_UNK3]
     ostamp, rstamp = wk.stamps[0], wk.stamps[1]
@@ -204,22 +238,27 @@ def _playout(st, c, max_moves, t, table, rt, ew, uniform, wk, trace, record):
         # 1. one-move overrides: previous-move features, the ko point
         nt = 0
         if not uniform:
-            nt = _overrides(S, meta, nbr, nbr12, rt.rkeys, rt.rvals, rt.rew, ew, c, val,
-                            wk.cells, wk.save_pts, tq, tf)
+            nt = _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, cells, save_pts,
+                            tq, tf)
         ko = meta[M_KO]
         if ko >= 0:
             tq[nt] = ko
             tf[nt] = 0.0
             nt += 1
         ostamp += 1
-        no = _apply_overrides(base, rs, ci, size, tq, tf, nt, wk.omark, ostamp, wk.opts,
-                              wk.saved, wk.rs_saved)
+        no = _apply_overrides(base, rs, ci, size, tq, tf, nt, omark, ostamp, opts, saved,
+                              rs_saved)
         # 2. draw, 3. undo the overrides (row sums restored exactly, not by subtraction)
-        move = _draw(base, rs, ci, size)
-        for i in range(no):
-            base[ci, wk.opts[i]] = wk.saved[i]
+        total = 0.0
         for r in range(size):
-            rs[ci, r] = wk.rs_saved[r]
+            total += rs[ci, r]
+        move = -1
+        if total > 0.0:
+            move = _pick(base, rs, ci, size, np.random.random() * total)
+        for i in range(no):
+            base[ci, opts[i]] = saved[i]
+        for r in range(size):
+            rs[ci, r] = rs_saved[r]
         # 4. play and refresh what changed
         if move < 0:
             play_pass(meta)
@@ -228,10 +267,11 @@ def _playout(st, c, max_moves, t, table, rt, ew, uniform, wk, trace, record):
             passes = 0
             nd = play(S, meta, nbr, nbr8, move, c, dirty)
             if uniform:
-                refresh_points(S, meta, dirty, nd, 0, t.halves, table, pp, False)
+                refresh_points(S, meta, dirty, nd, 0, halves, table, pp, False)
+            _dirty_weights(S, val, base, dirty, nd, swap, r3, r3w, unk3, uniform)
             rstamp += 1
-            _refresh_weights(S, val, base, rs, dirty, nd, size, t.halves.swap, rt.r3, rt.r3w,
-                             unk3, uniform, wk.rowmark, rstamp, wk.rows)
+            nr = _dirty_rows(dirty, nd, size, rowmark, rstamp, rows)
+            _sum_rows(base, rs, rows, nr, size)
         if record:
             trace[ntrace] = n if move < 0 else move
             ntrace += 1
@@ -242,7 +282,7 @@ def _playout(st, c, max_moves, t, table, rt, ew, uniform, wk, trace, record):
     return moves, ntrace
 
 
-@njit(cache=True)
+@inner_kernel
 def _apply_overrides(base, rs, ci, size, tq, tf, nt, omark, ostamp, opts, saved, rs_saved):
     """Multiply the weights of points ``tq[:nt]`` by ``tf[:nt]`` for one draw (exp(sum of
     weights) = product of the stored exp(weight): no exp() per move), keeping the row sums.
@@ -266,43 +306,32 @@ def _apply_overrides(base, rs, ci, size, tq, tf, nt, omark, ostamp, opts, saved,
     return no
 
 
-@njit(cache=True)
-def _draw(base, rs, ci, size):
-    """A move of colour index ci drawn in proportion to ``base``: a walk over the row sums,
-    then one row. -1 when no point has weight."""
-    total = 0.0
-    for r in range(size):
-        total += rs[ci, r]
-    move = -1
-    if total > 0.0:
-        u = np.random.random() * total
-        r = 0
-        while r < size - 1 and (u >= rs[ci, r] or rs[ci, r] <= 0.0):
-            u -= rs[ci, r]
-            r += 1
-        while rs[ci, r] <= 0.0:    # rounding walked past the last non-empty row
-            r -= 1
-        last_pos = -1
-        for q in range(r * size, (r + 1) * size):
-            b = base[ci, q]
-            if b > 0.0:
-                last_pos = q
-                if u < b:
-                    move = q
-                    break
-                u -= b
-        if move < 0:
-            move = last_pos
-    return move
+@inner_kernel
+def _pick(base, rs, ci, size, u):
+    """The point where ``u`` (uniform in [0, sum of the row sums)) falls among the weights
+    ``base`` of colour index ci: a walk over the row sums, then one row."""
+    r = 0
+    while r < size - 1 and (u >= rs[ci, r] or rs[ci, r] <= 0.0):
+        u -= rs[ci, r]
+        r += 1
+    while rs[ci, r] <= 0.0:    # rounding walked past the last non-empty row
+        r -= 1
+    last_pos = -1
+    for q in range(r * size, (r + 1) * size):
+        b = base[ci, q]
+        if b > 0.0:
+            last_pos = q
+            if u < b:
+                return q
+            u -= b
+    return last_pos
 
 
-@njit(cache=True)
-def _refresh_weights(S, val, base, rs, dirty, nd, size, swap, r3, r3w, unk3, uniform, rowmark,
-                     rstamp, rows):
-    """After a move: the weights ``base`` (and candidate flags ``val``) of the dirty points
-    for both colours, then the sums of the rows they are in (``rowmark`` = ``rstamp``)."""
+@inner_kernel
+def _dirty_weights(S, val, base, dirty, nd, swap, r3, r3w, unk3, uniform):
+    """After a move: the weights ``base`` (and candidate flags ``val``) of the dirty points,
+    for both colours."""
     r3mask = r3.shape[0] - 1
-    nr = 0
     for i in range(nd):
         q = dirty[i]
         for cj in range(2):
@@ -326,11 +355,25 @@ def _refresh_weights(S, val, base, rs, dirty, nd, size, swap, r3, r3w, unk3, uni
                     b = r3w[j, 1] if r3[j, 0] == code else unk3
                 base[cj, q] = b
                 val[cj, q] = 1 if b > 0.0 else 0
-        r = q // size
+
+
+@inner_kernel
+def _dirty_rows(dirty, nd, size, rowmark, rstamp, rows):
+    """The board rows of the dirty points, each once (``rowmark`` = ``rstamp``), into
+    ``rows``; returns how many."""
+    nr = 0
+    for i in range(nd):
+        r = dirty[i] // size
         if rowmark[r] != rstamp:
             rowmark[r] = rstamp
             rows[nr] = r
             nr += 1
+    return nr
+
+
+@inner_kernel
+def _sum_rows(base, rs, rows, nr, size):
+    """The row sums of rows ``rows[:nr]``, both colours, from scratch."""
     for i in range(nr):
         r = rows[i]
         s0 = 0.0
@@ -342,7 +385,7 @@ def _refresh_weights(S, val, base, rs, dirty, nd, size, swap, r3, r3w, unk3, uni
         rs[1, r] = s1
 
 
-@njit(cache=True)
+@inner_kernel
 def _score_playout(S, nbr, own, area):
     """The area count (B - W, no komi) of a finished playout; adds its ownership to ``own``."""
     n = S.shape[1]

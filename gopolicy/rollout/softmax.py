@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from gopolicy._numba_cache import ensure_fresh
+from gopolicy.go.rules_kernels import inner_kernel
+from gopolicy.numba_cache import ensure_fresh
 from gopolicy.rollout.incremental_board import NMETA, NROWS, init_state, set_captures
-from gopolicy.rollout.move_features import (new_features, new_point_patterns, position_features,
-                                            refresh_points)
+from gopolicy.rollout.move_features import new_features, new_point_patterns, position_features, refresh_points
 
 ensure_fresh()
 
 
-@njit(cache=True)
+@inner_kernel
 def candidate_softmax(w, fx, ncand, sc):
     """``exp(score - best score)`` of each of the ``ncand`` candidates of :class:`Features`
     ``fx`` into ``sc`` (a candidate's score: the sum of the weights ``w`` of its features);

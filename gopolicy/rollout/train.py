@@ -31,16 +31,15 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from gopolicy._numba_cache import ensure_fresh
 from gopolicy.corpus import sgf as sgf_io
 from gopolicy.corpus.shard_format import game_hash, read_manifest, split_of
+from gopolicy.go.rules_kernels import inner_kernel
+from gopolicy.numba_cache import ensure_fresh
 from gopolicy.progress import eta_seconds, format_duration
 from gopolicy.rollout.incremental_board import CODE, COL, M_KO, NMETA, NROWS, init_state, play, play_pass
 from gopolicy.rollout.model import RolloutPolicy
-from gopolicy.rollout.move_features import (new_features, new_point_patterns, position_features,
-                                            refresh_points)
-from gopolicy.rollout.pattern_tables import (FAM3, FAM_SHIFT, FAMD, FAMR, NFIX, build_table,
-                                             table_find, tables)
+from gopolicy.rollout.move_features import new_features, new_point_patterns, position_features, refresh_points
+from gopolicy.rollout.pattern_tables import FAM3, FAM_SHIFT, FAMD, FAMR, NFIX, build_table, table_find, tables
 from gopolicy.rollout.softmax import candidate_softmax
 
 ensure_fresh()
@@ -63,7 +62,7 @@ EvalRows.__doc__ = """One entry per non-pass move evaluated: top-1 and top-5 hit
 of the move played, its move number (1-based) and game index in the batch."""
 
 
-@njit(cache=True)
+@inner_kernel
 def _count_key(counts, key):
     """Count ``key``; returns 1 when it was new but the table is closed to new keys."""
     ckeys = counts.keys
@@ -124,14 +123,14 @@ def run_games(mode, games, t, table, w, tree, lr0, lr_halflife, pos0, counts, st
     return ne
 
 
-@njit(cache=True)
+@inner_kernel
 def _setup_stones(games, g, stones):
     stones[:] = 0
     for i in range(games.setup_start[g], games.setup_start[g + 1]):
         stones[games.setup[i] // 4] = games.setup[i] % 4
 
 
-@njit(cache=True)
+@inner_kernel
 def _count_position(fx, ncand, counts, stats):
     """Count the pattern keys of the position's candidates."""
     for a in range(ncand):
@@ -141,7 +140,7 @@ def _count_position(fx, ncand, counts, stats):
     stats[ST_POS] += 1
 
 
-@njit(cache=True)
+@inner_kernel
 def _learn_position(mode, fx, ncand, j, w, sc, lr, stats, ev, ne, number, g):
     """Evaluate (mode 2) or train on (mode 1, learning rate ``lr``) the move played, candidate
     j (-1: not a candidate, which counts as p = 1e-6 and is not trained on). Returns the new
@@ -171,7 +170,7 @@ def _learn_position(mode, fx, ncand, j, w, sc, lr, stats, ev, ne, number, g):
     return ne
 
 
-@njit(cache=True)
+@inner_kernel
 def _eval_row(ev, ne, top1, top5, logp, number, g):
     ev.top1[ne] = top1
     ev.top5[ne] = top5
@@ -181,7 +180,7 @@ def _eval_row(ev, ne, top1, top5, logp, number, g):
     return ne + 1
 
 
-@njit(cache=True)
+@inner_kernel
 def _breathes(code, c):
     """Not suicide for c at the centre of 3x3 ``code``."""
     own_lo = 2 if c == 1 else 5
