@@ -4,7 +4,7 @@ Three jobs, done once at the first import of a kernel module:
 
 * **Location.** numba caches beside the sources (``__pycache__``) when the package folder is
   writable. Where it is not (a system-wide or read-only install), the kernels would compile
-  again at every start of the engine (about 45 s), so the cache goes to a per-user folder:
+  again at every start of the engine (30-90 s), so the cache goes to a per-user folder:
   ``$NUMBA_CACHE_DIR`` if set, else the platform's cache directory (``$XDG_CACHE_HOME`` or
   ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows) under
   ``gopolicy/numba``.

@@ -1,7 +1,7 @@
 """Compile (or load from numba's cache) every kernel an engine needs, before a GUI waits on it.
 
 A fresh install compiles the rules, planes, ladder, scoring, rollout and search kernels on first
-use: about 45 s on a 2-core machine, then about a second from the cache (gopolicy/numba_cache.py
+use: 30-90 s on a 2-core machine, then about a second from the cache (gopolicy/numba_cache.py
 says where the cache lives and how one install's cache serves every user). ``gopolicy gtp`` runs
 :func:`compile_kernels` in a background thread at start, board kernels first, so ``name``,
 ``version``, ``list_commands``, ``boardsize`` and ``play`` answer at once; a ``genmove`` waits for
@@ -22,7 +22,7 @@ from gopolicy.go.features import planes
 from gopolicy.go.scoring import estimate
 from gopolicy.play.search import SearchConfig, Searcher
 
-COLD_SECONDS = 45   # a cold compile of every kernel on a 2-core machine (AMD EPYC, Xeon)
+COLD_SECONDS = "30-90"   # a cold compile of every kernel on 2 cores: 29-47 s on a Xeon, 86 s on an AMD EPYC (AVX2)
 
 _ready = threading.Event()
 _ready.set()        # nothing to wait for until a background warm-up starts
