@@ -199,6 +199,7 @@ def results(places, request):
             f.cancel()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cmd, rc, text, cwd, max_seconds", CASES)
 def test_bad_input_ends_with_one_line(results, places, cmd, rc, text, cwd, max_seconds):
     future = results.get((cmd, cwd))
@@ -226,6 +227,7 @@ def test_version():
     assert res.returncode == 0 and res.stdout.startswith("gopolicy ")
 
 
+@pytest.mark.slow
 def test_summary_takes_a_checkpoint():
     res = _run(["summary", str(ROOT / "data" / "bundled" / "policy.pt")])
     assert res.returncode == 0, res.stderr

@@ -48,6 +48,7 @@ def test_registered_and_reimport_is_harmless():
     env.close()
 
 
+@pytest.mark.slow
 def test_import_gopolicy_leaves_gymnasium_alone_and_make_finds_the_env():
     # registration is gymnasium's job on demand ("module:id"), not a side effect of `import gopolicy`
     code = ("import sys, gopolicy; assert 'gymnasium' not in sys.modules, 'imported gymnasium'; "
@@ -57,6 +58,7 @@ def test_import_gopolicy_leaves_gymnasium_alone_and_make_finds_the_env():
     assert out.returncode == 0 and out.stdout.strip() == "GoEnv", out.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["planes", "board", "both"])
 def test_spaces_and_dtypes(mode):
     env = GoEnv(size=9, observation=mode)

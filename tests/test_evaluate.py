@@ -105,6 +105,7 @@ def _marker_checkpoint(path):
     return ck.save_checkpoint(path, model=model, model_config=cfg)
 
 
+@pytest.mark.slow
 def test_cli_json_last_line(data, tmp_path):
     hit, _, _ = _expected(data)
     path = _marker_checkpoint(tmp_path / "marker.pt")

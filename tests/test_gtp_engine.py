@@ -200,6 +200,7 @@ def test_genmove_plays_legal_moves(engine):
     assert r.startswith("= ") and engine.game.board.move_count == n
 
 
+@pytest.mark.slow
 def test_passes_after_opponent_pass_when_winning(engine):
     # A black wall on column K: with no white stone, Black owns the whole board.
     verts = " ".join(f"K{r}" for r in range(1, 20))

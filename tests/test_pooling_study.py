@@ -245,6 +245,7 @@ def _toy_npz(path: Path, n_train=160, n_test=60, seed=0):
     return path
 
 
+@pytest.mark.slow
 def test_tiny_study_end_to_end_cli(tmp_path, shipped_sgf_dir):
     from gopolicy.cli import main
 

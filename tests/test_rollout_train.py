@@ -30,6 +30,7 @@ def held_out(policy: RolloutPolicy) -> dict:
     return T.summarize(*ev[:3])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["rollout", "tree"])
 def test_training_learns_and_saves(tmp_path, kind):
     out = tmp_path / f"{kind}.npz"
