@@ -7,6 +7,7 @@ cannot write, and read numba's own cache log (NUMBA_DEBUG_CACHE) to see compilin
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -60,19 +61,34 @@ def _run_engine_as_nobody(site: Path, home: Path) -> str:
     return out + "".join(err) + rest
 
 
-@pytest.mark.slow
-def test_second_start_from_a_read_only_install_does_not_compile():
+@contextlib.contextmanager
+def _install(prefix: str):
+    """A copy of the package in a temporary folder: yields (base, site, home); removed after."""
     if os.geteuid() != 0 or not shutil.which("setpriv"):
         pytest.skip("needs root and setpriv to run the engine as an unprivileged user")
-    base = Path(tempfile.mkdtemp(prefix="gopolicy-ro-", dir="/tmp"))
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     try:
         site, home = base / "site", base / "home"
         for pkg in ("gopolicy", "cnn_core"):
             shutil.copytree(ROOT / pkg, site / pkg, ignore=shutil.ignore_patterns("__pycache__"))
-        home.mkdir()
-        os.chown(home, NOBODY, NOBODY)
-        base.chmod(0o755)
-        subprocess.run(["chmod", "-R", "a-w,a+rX", str(site)], check=True)
+        yield base, site, home
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _make_read_only(base: Path, site: Path, home: Path) -> None:
+    """The package read-only for everyone; a home folder the unprivileged user owns."""
+    home.mkdir()
+    os.chown(home, NOBODY, NOBODY)
+    base.chmod(0o755)
+    subprocess.run(["chmod", "-R", "a-w,a+rX", str(site)], check=True)
+
+
+@pytest.mark.slow
+def test_second_start_from_a_read_only_install_does_not_compile():
+    with _install("gopolicy-ro-") as (base, site, home):
+        _make_read_only(base, site, home)
         first = _run_engine_as_nobody(site, home)
         assert "data saved to" in first  # compiled, and the cache could be written
         assert "compiling the board, feature and search kernels once" in first  # said so, in one line
@@ -83,39 +99,24 @@ def test_second_start_from_a_read_only_install_does_not_compile():
         assert "data loaded from" in second
         assert "data saved to" not in second, "the second start compiled again"
         assert "compiling" not in second and "loaded from the cache" in second
-    finally:
-        subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.mark.slow
 def test_an_administrators_warmup_serves_every_user():
     # One compile per install: root's `gopolicy warmup` fills the package's own cache; an
     # ordinary user, who cannot write there, gets it copied and compiles nothing.
-    if os.geteuid() != 0 or not shutil.which("setpriv"):
-        pytest.skip("needs root and setpriv to run the engine as an unprivileged user")
-    base = Path(tempfile.mkdtemp(prefix="gopolicy-shared-", dir="/tmp"))
-    try:
-        site, home = base / "site", base / "home"
-        for pkg in ("gopolicy", "cnn_core"):
-            shutil.copytree(ROOT / pkg, site / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    with _install("gopolicy-shared-") as (base, site, home):
         env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
         env.update(PYTHONPATH=str(site), HOME=str(base / "roothome"))
         warm = subprocess.run([sys.executable, "-m", "gopolicy", "warmup"], env=env, cwd=str(base),
                               capture_output=True, text=True, timeout=900)
         assert warm.returncode == 0 and str(site / "gopolicy") in warm.stdout, warm.stdout + warm.stderr
         assert any((site / "gopolicy" / "go" / "__pycache__").glob("*.nbi"))
-        home.mkdir()
-        os.chown(home, NOBODY, NOBODY)
-        base.chmod(0o755)
-        subprocess.run(["chmod", "-R", "a-w,a+rX", str(site)], check=True)
+        _make_read_only(base, site, home)
         log = _run_engine_as_nobody(site, home)
         assert "data loaded from" in log
         assert "data saved to" not in log, "the user compiled again after the administrator's warmup"
         assert "compiling" not in log and "loaded from the cache" in log
-    finally:
-        subprocess.run(["chmod", "-R", "u+w", str(base)], check=False)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_a_stale_package_cache_is_not_copied(monkeypatch, tmp_path):

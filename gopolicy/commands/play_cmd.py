@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 
 from gopolicy.commands.arg_types import (
@@ -62,8 +63,6 @@ def _save(out: str, write) -> str:
         write(out)
         return f"SGF written to {out}"
     except OSError as exc:
-        import tempfile
-
         fallback = os.path.join(tempfile.gettempdir(), os.path.basename(out) or "play.sgf")
         write(fallback)
         return f"SGF written to {fallback} (could not write {out}: {error_text(exc)})"
