@@ -61,6 +61,9 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
                         "by GAP (0.1; 0 = always the most visited)")
     p.add_argument("--expand-threshold", type=positive_int, default=None,
                    help="visits before a search node is expanded and sent to the network (8)")
+    p.add_argument("--search", action="append", type=search_setting, default=[], metavar="NAME=VALUE",
+                   help="set a search constant (repeatable), e.g. --search rave_equiv=4000; the names "
+                        "and their measurements: gopolicy/play/search/searcher.py SearchConfig")
     p.add_argument("--count-playouts", type=non_negative_int, default=None, metavar="N",
                    help="search: policy-network playouts behind the final score, dead stones and "
                         "passing after the opponent's pass (16, ~8 s; 0 = the fast rollouts)")
@@ -80,6 +83,30 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --playouts 0: random playouts that judge dead stones and the score (64)")
     p.add_argument("--name", default="gopolicy", help="the engine's GTP name")
     p.add_argument("--quiet", action="store_true", help="no per-move log lines on stderr")
+
+
+def search_setting(text: str) -> tuple[str, float]:
+    """``NAME=VALUE`` for a numeric field of :class:`SearchConfig` (argparse type)."""
+    from dataclasses import fields
+
+    from gopolicy.play.search.searcher import SearchConfig
+
+    names = {f.name: f.type for f in fields(SearchConfig)}
+    name, eq, value = text.partition("=")
+    if not eq or name not in names:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(names))}")
+    try:
+        number = finite_float(value)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{name}: {exc}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{name}: must be >= 0, got {value}")
+    if names[name] in (int, "int"):
+        if number != int(number):
+            raise argparse.ArgumentTypeError(f"{name}: must be a whole number, got {value}")
+        number = int(number)
+    return name, number
 
 
 def make_engine(args, policy, log, name: str | None = None):
@@ -107,6 +134,8 @@ def make_engine(args, policy, log, name: str | None = None):
             cfg.keep_network_move = max(0.0, args.keep_network_move)
         if args.expand_threshold is not None:
             cfg.expand_threshold = max(1, args.expand_threshold)
+        for key, value in getattr(args, "search", []):
+            setattr(cfg, key, value)
         playouts, seconds = args.playouts, args.time
         if playouts is None and seconds is None:
             playouts, seconds = DEFAULT_PLAYOUTS, DEFAULT_SECONDS

@@ -76,6 +76,13 @@ from gopolicy.rollout.pattern_tables import (
     table_get,
     tables,
 )
+from gopolicy.rollout.tactics import (
+    DEFAULT_TACTICS,
+    MAX_REDRAWS,
+    PlayoutTactics,
+    bad_self_atari,
+    local_atari_moves,
+)
 
 ensure_fresh()
 
@@ -145,11 +152,12 @@ def _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, cells, save_p
 
 
 @njit(cache=True, nogil=True)
-def _rollouts(pos, to_move, n_playouts, seed, max_moves, t, table, w, rt, uniform, own, scores,
-              trace):
+def _rollouts(pos, to_move, n_playouts, seed, max_moves, t, table, w, rt, uniform, rates, own,
+              scores, trace):
     """``n_playouts`` playouts from :class:`Position` ``pos``, ``to_move`` first, with the
     policy of weights ``w`` (its :class:`PatternTable` ``table``, regrouped as ``rt``) or
-    ``uniform``; fills ``own`` (float32, +1 black / -1 white per playout), ``scores`` (B - W
+    ``uniform``, and the :mod:`gopolicy.rollout.tactics` at probabilities ``rates``
+    (capture, self-atari); fills ``own`` (float32, +1 black / -1 white per playout), ``scores`` (B - W
     area, no komi, per playout) and ``trace`` (the moves of the first playout, pass = n).
     Returns (length of the trace, moves played in all)."""
     n = pos.stones.shape[0]
@@ -179,7 +187,8 @@ def _rollouts(pos, to_move, n_playouts, seed, max_moves, t, table, w, rt, unifor
             st.pp.sl3[:, :] = start.pp.sl3
             st.base[:, :] = start.base
             st.rs[:, :] = start.rs
-        moves, nt = _playout(st, to_move, max_moves, t, table, rt, ew, uniform, wk, trace, k == 0)
+        moves, nt = _playout(st, to_move, max_moves, t, table, rt, ew, uniform, rates, wk, trace,
+                             k == 0)
         if k == 0:
             ntrace = nt
         total_moves += moves
@@ -211,7 +220,7 @@ def _start_state(pos, t, table, ew, uniform):
 
 
 @inner_kernel
-def _playout(st, c, max_moves, t, table, rt, ew, uniform, wk, trace, record):
+def _playout(st, c, max_moves, t, table, rt, ew, uniform, rates, wk, trace, record):
     """One playout from ``st``, c to move, until two passes in a row (a side passes when it
     has no candidate) or ``max_moves`` moves; its moves go to ``trace`` when ``record``.
     Returns (moves played, length of the trace).
@@ -219,7 +228,7 @@ def _playout(st, c, max_moves, t, table, rt, ew, uniform, wk, trace, record):
     The move loop calls helpers that take the arrays they use, not the tuples (numba increfs
     every array of a tuple argument), and whose increfs numba's pruning removes: measured
     with the counts of NRT_incref in their LLVM code (``inspect_llvm``), each one loop or two
-    at most and no random draw (``_pick`` gets its number from here)."""
+    at most and no random draw (``_pick`` gets its number from its caller)."""
     S, meta, pp, base, rs = st
     val = pp.val
     nbr, nbr8, nbr12, size, halves = t.nbr, t.nbr8, t.nbr12, t.size, t.halves
@@ -229,37 +238,22 @@ def _playout(st, c, max_moves, t, table, rt, ew, uniform, wk, trace, record):
     omark, opts, saved, rs_saved, rowmark, rows = wk.omark, wk.opts, wk.saved, wk.rs_saved, wk.rowmark, wk.rows
     n = S.shape[1]
     unk3 = ew[F_UNK3]
-    ostamp, rstamp = wk.stamps[0], wk.stamps[1]
+    rstamp = wk.stamps[1]
     passes = 0
     moves = 0
     ntrace = 0
     while passes < 2 and moves < max_moves:
-        ci = c - 1
-        # 1. one-move overrides: previous-move features, the ko point
-        nt = 0
-        if not uniform:
-            nt = _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, cells, save_pts,
-                            tq, tf)
-        ko = meta[M_KO]
-        if ko >= 0:
-            tq[nt] = ko
-            tf[nt] = 0.0
-            nt += 1
-        ostamp += 1
-        no = _apply_overrides(base, rs, ci, size, tq, tf, nt, omark, ostamp, opts, saved,
-                              rs_saved)
-        # 2. draw, 3. undo the overrides (row sums restored exactly, not by subtraction)
-        total = 0.0
-        for r in range(size):
-            total += rs[ci, r]
+        # 0. tactics: answer a string in atari at the last move
         move = -1
-        if total > 0.0:
-            move = _pick(base, rs, ci, size, np.random.random() * total)
-        for i in range(no):
-            base[ci, opts[i]] = saved[i]
-        for r in range(size):
-            rs[ci, r] = rs_saved[r]
-        # 4. play and refresh what changed
+        if rates[0] > 0.0:
+            nq, forced = local_atari_moves(S, meta, nbr, val, c, save_pts)
+            if nq > 0 and (forced or np.random.random() < rates[0]):
+                move = save_pts[int(np.random.random() * nq)]
+        if move < 0:
+            move = _draw(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, cells, save_pts, tq,
+                         tf, base, rs, size, omark, wk.stamps, opts, saved, rs_saved, uniform,
+                         rates[1])
+        # 1. the policy's draw, unless a tactic chose; 2. play and refresh what changed
         if move < 0:
             play_pass(meta)
             passes += 1
@@ -277,9 +271,58 @@ def _playout(st, c, max_moves, t, table, rt, ew, uniform, wk, trace, record):
             ntrace += 1
         c = 3 - c
         moves += 1
-    wk.stamps[0] = ostamp
     wk.stamps[1] = rstamp
     return moves, ntrace
+
+
+@inner_kernel
+def _draw(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, cells, save_pts, tq, tf, base, rs,
+          size, omark, stamps, opts, saved, rs_saved, uniform, self_atari):
+    """One move of colour c drawn from the weights ``base`` (-1: no candidate, pass): the
+    one-move overrides applied (previous-move features, the ko point), a bad self-atari refused
+    with probability ``self_atari`` and drawn again, then everything restored exactly (row
+    sums copied back, not subtracted)."""
+    ci = c - 1
+    nt = 0
+    if not uniform:
+        nt = _overrides(S, meta, nbr, nbr12, rkeys, rvals, rew, ew, c, val, cells, save_pts,
+                        tq, tf)
+    ko = meta[M_KO]
+    if ko >= 0:
+        tq[nt] = ko
+        tf[nt] = 0.0
+        nt += 1
+    stamps[0] += 1
+    ostamp = stamps[0]
+    no = _apply_overrides(base, rs, ci, size, tq, tf, nt, omark, ostamp, opts, saved, rs_saved)
+    move = -1
+    for attempt in range(MAX_REDRAWS + 1):
+        total = 0.0
+        for r in range(size):
+            total += rs[ci, r]
+        if total <= 0.0:
+            move = -1
+            break
+        move = _pick(base, rs, ci, size, np.random.random() * total)
+        if (self_atari <= 0.0 or attempt == MAX_REDRAWS or move < 0
+                or not bad_self_atari(S, meta, nbr, move, c) or np.random.random() >= self_atari):
+            break
+        if omark[move] != ostamp:       # refused: out of this draw, restored below
+            omark[move] = ostamp
+            opts[no] = move
+            saved[no] = base[ci, move]
+            no += 1
+        base[ci, move] = 0.0
+        r = move // size
+        s = 0.0
+        for q in range(r * size, (r + 1) * size):
+            s += base[ci, q]
+        rs[ci, r] = s
+    for i in range(no):
+        base[ci, opts[i]] = saved[i]
+    for r in range(size):
+        rs[ci, r] = rs_saved[r]
+    return move
 
 
 @inner_kernel
@@ -428,11 +471,16 @@ class Rollouts:
 
     ``policy``: None = the bundled rollout weights (data/bundled/rollout.npz, uniform if
     absent); "uniform" = uniform-random eye-avoiding playouts; a path or a ``RolloutPolicy``.
+    ``tactics``: the :class:`gopolicy.rollout.tactics.PlayoutTactics` (default
+    ``DEFAULT_TACTICS``; ``NO_TACTICS`` = the policy alone).
     ``run`` releases the GIL inside the kernel, so Python threads run playouts in parallel.
     """
 
-    def __init__(self, size: int = 19, komi: float = 7.5, policy=None, max_moves: int | None = None):
+    def __init__(self, size: int = 19, komi: float = 7.5, policy=None, max_moves: int | None = None,
+                 tactics: PlayoutTactics | None = None):
         self.size = size
+        self.tactics = DEFAULT_TACTICS if tactics is None else tactics
+        self._rates = self.tactics.rates()
         self.n = size * size
         self.komi = float(komi)
         self.policy = resolve_policy(policy)
@@ -469,8 +517,8 @@ class Rollouts:
         if n > 0:
             nt, moves = _rollouts(board_inputs(board), int(board.to_move), int(n),
                                   int(seed) & 0x7FFFFFFF, self.max_moves, self.tables,
-                                  self._table, self._w, self._rt, self.uniform, own, scores,
-                                  trace)
+                                  self._table, self._w, self._rt, self.uniform, self._rates,
+                                  own, scores, trace)
         sc = scores[:n].astype(np.float64) - self.komi
         wins = float(np.count_nonzero(sc > 0)) + 0.5 * float(np.count_nonzero(sc == 0))
         return RolloutResult(int(n), wins, float(sc.sum()), own, sc, trace[:nt].copy(), int(moves))

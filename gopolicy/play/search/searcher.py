@@ -41,6 +41,7 @@ from gopolicy.play.game import BOARD_SIZE, DEFAULT_KOMI
 from gopolicy.play.search.budget import UNCLEAR_RATIO, SearchBudget
 from gopolicy.play.search.tree import Node, win_for
 from gopolicy.rollout import Rollouts, TreePolicy
+from gopolicy.rollout.tactics import PlayoutTactics
 
 CENTRE_ROLLOUTS = 32   # rollouts that centre the score term when no earlier search did
 
@@ -95,6 +96,9 @@ class SearchConfig:
     pass_prior: float = 0.5      # pass edge's prior, as a fraction of the mean point prior
     max_reuse_moves: int = 8     # tree reuse across at most this many moves
     keep_network_move: float = 0.1   # win-rate gap the most visited move needs to replace the network's (0: off)
+    rave_equiv: float = 0.0      # RAVE: AMAF blended into Q (tree.py's beta schedule); 0 = off
+    playout_capture: float = 0.0     # playout tactics (rollout/tactics.py): answer an atari at the last move
+    playout_self_atari: float = 0.0  # ... refuse a self-atari of two stones or more
 
 
 @dataclass
@@ -131,7 +135,10 @@ class Searcher:
         self.policy = policy
         self.threads = threads
         self.cfg = config or SearchConfig()
-        self.rollouts = rollouts if rollouts is not None else Rollouts(BOARD_SIZE, DEFAULT_KOMI)
+        if rollouts is None:
+            rollouts = Rollouts(BOARD_SIZE, DEFAULT_KOMI, tactics=PlayoutTactics(
+                self.cfg.playout_capture, self.cfg.playout_self_atari))
+        self.rollouts = rollouts
         self.tree_policy = tree_policy if tree_policy is not None else TreePolicy.load()
         self.seed = int(seed)
         self.lock = threading.Lock()
@@ -287,9 +294,11 @@ class Searcher:
             seed = (self.seed * 1_000_003 + self.root_board.move_count * 7919 + self._started) & 0x7FFFFFFF
             leaf = self.select_leaf()
             self.expand(leaf)
-        black, score, own = self.evaluate(leaf, seed)
+        black, score, own, trace = self.evaluate(leaf, seed)
         with self.lock:
             self.backup(leaf.path, black, score, own)
+            if self.cfg.rave_equiv > 0:
+                self.backup_amaf(leaf, black, score, trace)
             batch = self._take_batch()
         if batch:
             try:
@@ -308,7 +317,7 @@ class Searcher:
         node = self.root
         path: list[tuple[Node, int]] = []
         while node.terminal is None:
-            i = node.select(cfg.c_puct, cfg.fpu_reduction)
+            i = node.select(cfg.c_puct, cfg.fpu_reduction, cfg.rave_equiv)
             try:
                 b.play(int(node.moves[i]))
             except IllegalMove:     # positional superko: drop the edge
@@ -347,14 +356,15 @@ class Searcher:
             node.children[i] = child
             self._enqueue(child, leaf.board.copy())
 
-    def evaluate(self, leaf: Leaf, seed: int) -> tuple[float, float, np.ndarray | None]:
-        """(Black's result, score, final ownership or None) of the leaf: one rollout to
-        the end of the game, or the end the tree reached. The lock is not held."""
+    def evaluate(self, leaf: Leaf, seed: int) -> tuple[float, float, np.ndarray | None, np.ndarray | None]:
+        """(Black's result, score, final ownership or None, the rollout's moves or None) of
+        the leaf: one rollout to the end of the game, or the end the tree reached. The lock
+        is not held."""
         if leaf.result is not None:
             black, score = leaf.result
-            return black, score, None
+            return black, score, None, None
         res = self.rollouts.run(leaf.board, n=1, seed=seed)
-        return res.black_wins / res.n, res.score_sum / res.n, res.ownership_sum / res.n
+        return res.black_wins / res.n, res.score_sum / res.n, res.ownership_sum / res.n, res.trace
 
     def backup(self, path: list[tuple[Node, int]], black: float, score: float,
                own: np.ndarray | None) -> None:
@@ -373,6 +383,27 @@ class Searcher:
             self.own_n += 1
         self.score_sum += score
         self._sims += 1
+
+    def backup_amaf(self, leaf: Leaf, black: float, score: float, trace: np.ndarray | None) -> None:
+        """RAVE's statistics (:mod:`.tree`): at each node of the path, every edge whose point
+        the node's player was first to play from there on, in the tree or in the rollout,
+        gets the simulation's utility. The lock is held."""
+        n = leaf.board.n
+        first = np.zeros(n + 1, np.int8)    # the colour that played each point first
+        if trace is not None and len(trace):
+            c0 = leaf.board.to_move
+            cols = np.where(np.arange(len(trace)) % 2 == 0, c0, 3 - c0).astype(np.int8)
+            pts, idx = np.unique(trace, return_index=True)
+            first[pts] = cols[idx]
+            first[n] = 0                    # passes are no point
+        util = self._utility_black(black, score)
+        for nd, i in reversed(leaf.path):
+            m = nd.moves[i]
+            if m < n:
+                first[m] = nd.to_move
+            hit = first[nd.moves] == nd.to_move
+            nd.AN[hit] += 1
+            nd.AU[hit] += win_for(nd.to_move, util)
 
     # ------------------------------------------------------------ the search
     def search(self, board: Board, playouts: int | None = None, seconds: float | None = None,

@@ -15,6 +15,17 @@ with unvisited edges valued at the node's own win rate minus ``fpu_reduction``
 times the square root of the prior mass already visited (first-play urgency as
 in Leela Zero: AlphaGo's neutral 0 made every unvisited edge look like an even
 game).
+
+RAVE (all-moves-as-first; Gelly & Silver 2011, as Pachi's ``ucb1amaf``): ``AN`` and
+``AU`` count, for each edge, the simulations through this node in which the player to
+move here played that point later (first to play it from here on) and the utility they
+gave. With ``rave_equiv`` > 0, Q is blended with the AMAF value
+``(AU + v) / (AN + 1)`` (``v`` the node's own value, one virtual visit) by
+
+    beta = AN / (AN + N + N * AN / rave_equiv)
+
+(Pachi's "sylvain_rave" schedule): 1 before the edge's first visit, a third once N
+reaches ``rave_equiv`` with as many AMAF visits, and falling towards 0 beyond.
 """
 from __future__ import annotations
 
@@ -27,7 +38,7 @@ class Node:
     """An expanded position: its candidate moves (legal points that don't fill
     the mover's own eye, then pass) and their edge statistics."""
 
-    __slots__ = ("moves", "P", "N", "W", "S", "U", "VL", "bad", "children", "to_move",
+    __slots__ = ("moves", "P", "N", "W", "S", "U", "VL", "AN", "AU", "bad", "children", "to_move",
                  "net_done", "queued", "terminal")
 
     def __init__(self, moves: np.ndarray, prior: np.ndarray, to_move: int):
@@ -39,6 +50,8 @@ class Node:
         self.S = np.zeros(k, np.float64)
         self.U = np.zeros(k, np.float64)
         self.VL = np.zeros(k, np.int64)
+        self.AN = np.zeros(k, np.int64)        # AMAF visits (see the module docstring)
+        self.AU = np.zeros(k, np.float64)      # AMAF utility summed
         self.bad = np.zeros(k, bool)           # found illegal (superko) during descent
         self.children: dict[int, Node] = {}    # edge index -> expanded child
         self.to_move = int(to_move)
@@ -55,7 +68,7 @@ class Node:
         n = self.N.sum()
         return float(self.W.sum() / n) if n else 0.5
 
-    def select(self, c_puct: float, fpu_reduction: float) -> int:
+    def select(self, c_puct: float, fpu_reduction: float, rave_equiv: float = 0.0) -> int:
         """Index of the edge maximising Q + u (see the module docstring)."""
         n = self.N + self.VL
         total = n.sum()
@@ -63,8 +76,13 @@ class Node:
         # an unexplored edge is presumed worth; (W + 0.5) / (N + 1) keeps one early
         # lost rollout from freezing the node on its first edge.
         seen = float(self.P[self.N > 0].sum())
-        fpu = (self.U.sum() + 0.5) / (self.N.sum() + 1.0) - fpu_reduction * np.sqrt(seen)
-        q = np.where(n > 0, self.U / np.maximum(n, 1), fpu)
+        v = (self.U.sum() + 0.5) / (self.N.sum() + 1.0)
+        q = np.where(n > 0, self.U / np.maximum(n, 1), v - fpu_reduction * np.sqrt(seen))
+        if rave_equiv > 0:
+            an = self.AN
+            qa = (self.AU + v) / (an + 1.0)
+            beta = an / np.maximum(an + n + n * an / rave_equiv, 1e-9)
+            q = beta * qa + (1.0 - beta) * q
         score = q + c_puct * self.P * (np.sqrt(max(total, 1)) / (1.0 + n))
         score[self.bad] = -np.inf
         return int(np.argmax(score))
