@@ -15,7 +15,7 @@ Three jobs, done once at the first import of a kernel module:
 * **Freshness.** numba invalidates a cached function only when *its own* source file changes,
   not when a kernel it calls from another module does: after editing ladders.py,
   features.fill_planes would keep running the old ladder code. So the kernel modules (every
-  module in ``go/`` and ``rollout/``) share one fingerprint (a hash of all their sources);
+  module in ``go/``, ``rollout/`` and ``play/search/``) share one fingerprint (a hash of all their sources);
   when it changes, their cached code is dropped, and a package cache with another
   fingerprint is never copied.
 """
@@ -29,7 +29,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 # The folders whose modules hold numba kernels that call one another.
-KERNEL_FOLDERS = ("go", "rollout")
+KERNEL_FOLDERS = ("go", "rollout", "play/search")
 STAMP = "kernels.fingerprint"
 
 _done = False

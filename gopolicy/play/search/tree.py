@@ -30,8 +30,12 @@ reaches ``rave_equiv`` with as many AMAF visits, and falling towards 0 beyond.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from gopolicy.go.coords import BLACK
+from gopolicy.numba_cache import ensure_fresh
+
+ensure_fresh()
 
 
 class Node:
@@ -70,22 +74,8 @@ class Node:
 
     def select(self, c_puct: float, fpu_reduction: float, rave_equiv: float = 0.0) -> int:
         """Index of the edge maximising Q + u (see the module docstring)."""
-        n = self.N + self.VL
-        total = n.sum()
-        # Leela Zero's reduction: the more prior mass already explored, the less
-        # an unexplored edge is presumed worth; (W + 0.5) / (N + 1) keeps one early
-        # lost rollout from freezing the node on its first edge.
-        seen = float(self.P[self.N > 0].sum())
-        v = (self.U.sum() + 0.5) / (self.N.sum() + 1.0)
-        q = np.where(n > 0, self.U / np.maximum(n, 1), v - fpu_reduction * np.sqrt(seen))
-        if rave_equiv > 0:
-            an = self.AN
-            qa = (self.AU + v) / (an + 1.0)
-            beta = an / np.maximum(an + n + n * an / rave_equiv, 1e-9)
-            q = beta * qa + (1.0 - beta) * q
-        score = q + c_puct * self.P * (np.sqrt(max(total, 1)) / (1.0 + n))
-        score[self.bad] = -np.inf
-        return int(np.argmax(score))
+        return int(select_edge(self.P, self.N, self.VL, self.U, self.AN, self.AU, self.bad,
+                               c_puct, fpu_reduction, rave_equiv))
 
     def index_of(self, move: int) -> int:
         hit = np.flatnonzero(self.moves == move)
@@ -122,6 +112,45 @@ class Node:
                 break
             i = node.best()
         return out
+
+
+@njit(cache=True)
+def select_edge(P, N, VL, U, AN, AU, bad, c_puct, fpu_reduction, rave_equiv):
+    """:meth:`Node.select` in one pass over the edges (numba: the numpy version's dozen
+    array operations cost ~90 us a node, a sixth of a simulation)."""
+    k = P.shape[0]
+    total = 0
+    seen = 0.0
+    usum = 0.0
+    nsum = 0
+    for i in range(k):
+        total += N[i] + VL[i]
+        usum += U[i]
+        nsum += N[i]
+        if N[i] > 0:
+            seen += P[i]
+    # Leela Zero's reduction: the more prior mass already explored, the less an
+    # unexplored edge is presumed worth; (U + 0.5) / (N + 1) keeps one early lost
+    # rollout from freezing the node on its first edge.
+    v = (usum + 0.5) / (nsum + 1.0)
+    fpu = v - fpu_reduction * np.sqrt(seen)
+    root = np.sqrt(max(total, 1))
+    best = -1
+    best_score = -np.inf
+    for i in range(k):
+        if bad[i]:
+            continue
+        n = N[i] + VL[i]
+        q = U[i] / n if n > 0 else fpu
+        if rave_equiv > 0:
+            an = AN[i]
+            if an > 0:
+                beta = an / (an + n + n * an / rave_equiv)
+                q = beta * (AU[i] + v) / (an + 1.0) + (1.0 - beta) * q
+        score = q + c_puct * P[i] * root / (1.0 + n)
+        if score > best_score:
+            best, best_score = i, score
+    return max(best, 0)
 
 
 def win_for(to_move: int, black_result: float) -> float:
