@@ -97,6 +97,8 @@ class SearchConfig:
     max_reuse_moves: int = 8     # tree reuse across at most this many moves
     keep_network_move: float = 0.1   # win-rate gap the most visited move needs to replace the network's (0: off)
     rave_equiv: float = 0.0      # RAVE: AMAF blended into Q (tree.py's beta schedule); 0 = off
+    prior_eqex: float = 0.0      # prior as virtual wins, prior_eqex * sqrt(P) (tree.py); 0 = off
+    even_eqex: float = 20.0      # ... with this many virtual simulations at 0.5 (only with prior_eqex)
     playout_capture: float = 0.0     # playout tactics (rollout/tactics.py): answer an atari at the last move
     playout_self_atari: float = 0.0  # ... refuse a self-atari of two stones or more
 
@@ -317,7 +319,7 @@ class Searcher:
         node = self.root
         path: list[tuple[Node, int]] = []
         while node.terminal is None:
-            i = node.select(cfg.c_puct, cfg.fpu_reduction, cfg.rave_equiv)
+            i = node.select(cfg.c_puct, cfg.fpu_reduction, cfg.rave_equiv, cfg.prior_eqex, cfg.even_eqex)
             try:
                 b.play(int(node.moves[i]))
             except IllegalMove:     # positional superko: drop the edge

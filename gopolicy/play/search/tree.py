@@ -26,6 +26,13 @@ gave. With ``rave_equiv`` > 0, Q is blended with the AMAF value
 
 (Pachi's "sylvain_rave" schedule): 1 before the edge's first visit, a third once N
 reaches ``rave_equiv`` with as many AMAF visits, and falling towards 0 beyond.
+
+Priors as virtual experience (Pachi 12.90's ``uct/prior.c``; ``prior_eqex`` > 0): each edge
+starts with ``even_eqex`` simulations at 0.5 and ``prior_eqex * sqrt(P)`` won ones, so that Q
+is ``(U + even_eqex / 2 + prior_eqex * sqrt(P)) / (N + even_eqex + prior_eqex * sqrt(P))``;
+those virtual simulations also count in RAVE's beta. Pachi then explores by RAVE alone
+(``c_puct`` 0). Pass (the last edge) gets no virtual experience: at an even 0.5 it drew
+visits away from the moves the rollouts had already judged.
 """
 from __future__ import annotations
 
@@ -72,10 +79,11 @@ class Node:
         n = self.N.sum()
         return float(self.W.sum() / n) if n else 0.5
 
-    def select(self, c_puct: float, fpu_reduction: float, rave_equiv: float = 0.0) -> int:
+    def select(self, c_puct: float, fpu_reduction: float, rave_equiv: float = 0.0,
+               prior_eqex: float = 0.0, even_eqex: float = 0.0) -> int:
         """Index of the edge maximising Q + u (see the module docstring)."""
         return int(select_edge(self.P, self.N, self.VL, self.U, self.AN, self.AU, self.bad,
-                               c_puct, fpu_reduction, rave_equiv))
+                               c_puct, fpu_reduction, rave_equiv, prior_eqex, even_eqex))
 
     def index_of(self, move: int) -> int:
         hit = np.flatnonzero(self.moves == move)
@@ -115,7 +123,7 @@ class Node:
 
 
 @njit(cache=True)
-def select_edge(P, N, VL, U, AN, AU, bad, c_puct, fpu_reduction, rave_equiv):
+def select_edge(P, N, VL, U, AN, AU, bad, c_puct, fpu_reduction, rave_equiv, prior_eqex, even_eqex):
     """:meth:`Node.select` in one pass over the edges (numba: the numpy version's dozen
     array operations cost ~90 us a node, a sixth of a simulation)."""
     k = P.shape[0]
@@ -142,10 +150,15 @@ def select_edge(P, N, VL, U, AN, AU, bad, c_puct, fpu_reduction, rave_equiv):
             continue
         n = N[i] + VL[i]
         q = U[i] / n if n > 0 else fpu
+        nq = n
+        if prior_eqex > 0 and i < k - 1:    # the prior as virtual experience (not for pass)
+            won = prior_eqex * np.sqrt(P[i])
+            nq = n + even_eqex + won
+            q = (U[i] + 0.5 * even_eqex + won) / nq
         if rave_equiv > 0:
             an = AN[i]
             if an > 0:
-                beta = an / (an + n + n * an / rave_equiv)
+                beta = an / (an + nq + nq * an / rave_equiv)
                 q = beta * (AU[i] + v) / (an + 1.0) + (1.0 - beta) * q
         score = q + c_puct * P[i] * root / (1.0 + n)
         if score > best_score:
