@@ -64,3 +64,17 @@ def test_search_with_rave_and_tactics_keeps_its_bookkeeping():
     assert root.N.sum() == 120
     assert (root.AN >= root.N).all()        # every visit of an edge is also an AMAF visit
     assert root.AN.sum() > root.N.sum()     # ... and the rollouts credit many more
+
+
+def test_prior_as_virtual_experience_by_hand():
+    """prior_eqex 100, even_eqex 20: edge 0 (P 0.64: 80 virtual wins) has 10 real visits all
+    lost: (0 + 10 + 80) / (10 + 20 + 80) = 0.818; edge 1 (P 0.25: 50 virtual wins), unvisited:
+    (10 + 50) / (20 + 50) = 0.857, so edge 1 is next (c_puct 0, no RAVE). Pass (last edge)
+    gets no virtual wins: unvisited, it sits at first-play urgency."""
+    node = Node(np.array([10, 20, 81]), np.array([0.64, 0.25, 0.11]), BLACK)
+    node.N[:] = [10, 0, 0]
+    assert node.select(0.0, 0.25, prior_eqex=100.0, even_eqex=20.0) == 1
+    node.U[0] = 4.0          # 4 wins in 10: (4 + 90) / 110 = 0.855 < 0.857 still
+    assert node.select(0.0, 0.25, prior_eqex=100.0, even_eqex=20.0) == 1
+    node.U[0] = 5.0          # (5 + 90) / 110 = 0.864
+    assert node.select(0.0, 0.25, prior_eqex=100.0, even_eqex=20.0) == 0

@@ -68,7 +68,9 @@ def sample_positions(game, rng, max_bin: int):
 
 VARIANTS = {"uniform": ("uniform", NO_TACTICS), "rollout policy": (None, NO_TACTICS),
             "rollout policy + tactics": (None, PlayoutTactics()),
-            "uniform + tactics": ("uniform", PlayoutTactics())}
+            "uniform + tactics": ("uniform", PlayoutTactics()),
+            "rollout policy + capture": (None, PlayoutTactics(self_atari=0.0)),
+            "rollout policy + self-atari": (None, PlayoutTactics(capture=0.0))}
 DEFAULT_VARIANTS = ("uniform", "rollout policy")
 
 
