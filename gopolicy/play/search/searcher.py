@@ -83,6 +83,15 @@ class SearchConfig:
       (``scripts/search_agreement.py``) this rule played the player's move 136 times, the
       most visited move 127.
     * ``batch`` 8: a forward pass costs 2.76 ms a position alone, 1.95 in 8s, 1.88 in 16s.
+    * ``playout_capture`` 0.9, ``playout_self_atari`` 0.6 (Pachi's moggy rates; rollout/tactics.py):
+      rollout value error on 910 held-out positions 0.219 against the policy alone's 0.230
+      (+0.011 +- 0.007; +0.023 to +0.038 from move 150 to 299, none before move 100), each
+      rule helping alone (data/results/rollout_tactics_split.md). Against Pachi 12.90 at 500
+      playouts with RAVE: 1 of 10, the search without both 2 of 10 (data/results/trials_pachi1290).
+    * ``rave_equiv`` 0 (off; 4,000 is Pachi's): with the tactics, 1 of 10 against Pachi 12.90 at
+      500 playouts, no better than without.
+    * ``prior_eqex`` 0 (off): the prior as virtual wins with RAVE and ``c_puct`` 0, as Pachi
+      searches: see data/results/trials_pachi1290.
     """
 
     c_puct: float = 2.0          # exploration constant (values in [0, 1])
@@ -99,8 +108,8 @@ class SearchConfig:
     rave_equiv: float = 0.0      # RAVE: AMAF blended into Q (tree.py's beta schedule); 0 = off
     prior_eqex: float = 0.0      # prior as virtual wins, prior_eqex * sqrt(P) (tree.py); 0 = off
     even_eqex: float = 20.0      # ... with this many virtual simulations at 0.5 (only with prior_eqex)
-    playout_capture: float = 0.0     # playout tactics (rollout/tactics.py): answer an atari at the last move
-    playout_self_atari: float = 0.0  # ... refuse a self-atari of two stones or more
+    playout_capture: float = 0.9     # playout tactics (rollout/tactics.py): answer an atari at the last move
+    playout_self_atari: float = 0.6  # ... refuse a self-atari of two stones or more
 
 
 @dataclass
