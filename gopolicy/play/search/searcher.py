@@ -94,7 +94,7 @@ class SearchConfig:
       searches: see data/results/trials_pachi1290.
     """
 
-    c_puct: float = 2.0          # exploration constant (values in [0, 1])
+    c_puct: float = 0.0          # PUCT exploration constant (values in [0, 1]); 0: RAVE and the prior's virtual wins explore
     score_weight: float = 0.5    # share of the score term in the utility (0: win/loss only)
     score_scale: float = 20.0    # points over which the score term saturates (tanh)
     root_symmetries: int = 8     # the root's prior averaged over this many symmetries (1 or 8)
@@ -105,8 +105,8 @@ class SearchConfig:
     pass_prior: float = 0.5      # pass edge's prior, as a fraction of the mean point prior
     max_reuse_moves: int = 8     # tree reuse across at most this many moves
     keep_network_move: float = 0.1   # win-rate gap the most visited move needs to replace the network's (0: off)
-    rave_equiv: float = 0.0      # RAVE: AMAF blended into Q (tree.py's beta schedule); 0 = off
-    prior_eqex: float = 0.0      # prior as virtual wins, prior_eqex * sqrt(P) (tree.py); 0 = off
+    rave_equiv: float = 4000.0   # RAVE: AMAF blended into Q (tree.py's beta schedule); 0 = off
+    prior_eqex: float = 500.0    # prior as virtual wins, prior_eqex * sqrt(P) (tree.py); 0 = off (PUCT)
     even_eqex: float = 20.0      # ... with this many virtual simulations at 0.5 (only with prior_eqex)
     playout_capture: float = 0.9     # playout tactics (rollout/tactics.py): answer an atari at the last move
     playout_self_atari: float = 0.6  # ... refuse a self-atari of two stones or more
