@@ -397,7 +397,7 @@ def test_info_lines_add_up(net):
     assert analysis_args(["50"], WHITE) == (WHITE, 0.5, False)
     assert analysis.gfx_pv(root, 19, BLACK).startswith("VAR b ")
     heat = analysis.visit_fractions(root, 361)
-    assert abs(heat.sum() - 1 + root.N[-1] / 120) < 1e-9 and heat.argmax() == root.moves[root.best()]
+    assert abs(heat.sum() - 1 + root.N[-1] / 120) < 1e-9 and heat[root.moves[root.best()]] == heat.max()
 
 
 def test_positional_superko_edge_is_removed(net):

@@ -38,7 +38,8 @@ def info_line(root, size: int, style: str, max_moves: int = 20, ownership=None,
     engine would play, as Leela Zero puts its LCB choice first), then most visited first."""
     if root is None or root.visits == 0:
         return ""
-    order = [int(i) for i in np.lexsort((-root.P, -root.N)) if root.N[i] > 0]
+    # the order of Node.best(): visits, then win rate, then prior
+    order = [int(i) for i in np.lexsort((-root.P, -root.winrates(), -root.N)) if root.N[i] > 0]
     if first is not None and first in order:
         order.remove(first)
         order.insert(0, first)

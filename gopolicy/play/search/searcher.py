@@ -2,11 +2,13 @@
 2016, Methods "Search algorithm", with mixing parameter lambda = 1: leaves are
 valued by rollouts only, there is no value network).
 
-One simulation, in four steps: ``select_leaf`` picks edges by PUCT (:mod:`.tree`)
+One simulation, in four steps: ``select_leaf`` picks edges (:mod:`.tree`: by default
+Pachi's rule, the prior as virtual wins blended with RAVE; PUCT with ``prior_eqex`` 0)
 from the root down to an edge without an expanded child; ``expand`` gives that edge
 its child once it has ``expand_threshold`` visits (the paper's n_thr); ``evaluate``
 plays the position out with one rollout to the end (area score with komi); ``backup``
-adds the result along the path. A search runs simulations until its
+adds the result along the path, and its all-moves-as-first statistics (``backup_amaf``)
+at every node of it. A search runs simulations until its
 :class:`.budget.SearchBudget` is spent.
 
 * Priors: a new node gets the tree policy's probabilities at once (the
@@ -64,10 +66,15 @@ def _tie_break(b: Board) -> np.ndarray:
 class SearchConfig:
     """The search's constants and what they rest on (AMD EPYC, this project's measurements).
 
-    * ``c_puct`` 2.0: the searched move agreed with the professional's on 15 of 40 tom9d
-      positions at 400 playouts (c = 0.5: 11, 1: 12, 3: 12, 4: 14).
-    * ``fpu_reduction`` 0.25 (Leela Zero's): a flat ``node value - 0.1`` froze a node whose
-      first rollout lost on its first edge (pass got 649 of 653 visits).
+    * ``prior_eqex`` 500, ``even_eqex`` 20, ``rave_equiv`` 4,000, ``c_puct`` 0 (Pachi 12.90's
+      tree: the prior as virtual wins, RAVE, no exploration term): against Pachi 12.90 at 500
+      playouts each, PACHIMODE_RESULT, against 2 of 10 for PUCT (``c_puct`` 2, no RAVE) and 1 of
+      10 for PUCT with RAVE (data/results/trials_pachi1290). Pachi's own eqex for its DCNN is
+      900-1,300; 500 was the first value tried. With PUCT, ``c_puct`` 2.0 had agreed with the
+      professional's move on 15 of 40 tom9d positions at 400 playouts (0.5: 11, 1: 12, 3: 12, 4: 14).
+    * ``fpu_reduction`` 0.25 (Leela Zero's; with ``prior_eqex``, for pass only): a flat
+      ``node value - 0.1`` froze a node whose first rollout lost on its first edge (pass got
+      649 of 653 visits).
     * ``expand_threshold`` 8: 121 network evaluations in a 1,600-playout search (0.25 s),
       against 249 (0.5 s of 1.7 s) at 4; the tree policy covers the rest.
     * ``score_weight`` 0.5, ``score_scale`` 20: a rollout is worth ``(1 - w) * win + w *
@@ -86,12 +93,7 @@ class SearchConfig:
     * ``playout_capture`` 0.9, ``playout_self_atari`` 0.6 (Pachi's moggy rates; rollout/tactics.py):
       rollout value error on 910 held-out positions 0.219 against the policy alone's 0.230
       (+0.011 +- 0.007; +0.023 to +0.038 from move 150 to 299, none before move 100), each
-      rule helping alone (data/results/rollout_tactics_split.md). Against Pachi 12.90 at 500
-      playouts with RAVE: 1 of 10, the search without both 2 of 10 (data/results/trials_pachi1290).
-    * ``rave_equiv`` 0 (off; 4,000 is Pachi's): with the tactics, 1 of 10 against Pachi 12.90 at
-      500 playouts, no better than without.
-    * ``prior_eqex`` 0 (off): the prior as virtual wins with RAVE and ``c_puct`` 0, as Pachi
-      searches: see data/results/trials_pachi1290.
+      rule helping alone (data/results/rollout_tactics_split.md).
     """
 
     c_puct: float = 0.0          # PUCT exploration constant (values in [0, 1]); 0: RAVE and the prior's virtual wins explore

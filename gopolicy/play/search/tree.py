@@ -1,5 +1,9 @@
 """Search-tree nodes: one node per expanded position, its edges held as numpy
-arrays (minigo's ``mcts.py`` layout) so that selection is one vector expression.
+arrays (minigo's ``mcts.py`` layout) that one numba kernel (:func:`select_edge`) scans.
+
+The default search (``SearchConfig``) is Pachi's tree: Q with the prior as virtual wins,
+blended with RAVE, and no exploration term (``c_puct`` 0); PUCT, below, is the rest of
+the formula and what ``prior_eqex`` 0 gives.
 
 Edge statistics (Silver et al. 2016, Methods "Search algorithm"): ``N`` visits,
 ``W`` wins summed from the point of view of the player to move at this node,
