@@ -377,6 +377,12 @@ def test_budget_options():
     assert (s.playouts, s.seconds, s.searcher.threads, s.resign_threshold) == (50, None, 1, None)
     t = engine("--time", "0.5", "--c-puct", "3", "--resign-threshold", "0.05").player
     assert (t.playouts, t.seconds, t.searcher.cfg.c_puct, t.resign_threshold) == (None, 0.5, 3.0, 0.05)
+    u = engine("--search", "rave_equiv=0", "--search", "batch=4", "--search", "prior_eqex=250.5").player
+    assert (u.searcher.cfg.rave_equiv, u.searcher.cfg.batch, u.searcher.cfg.prior_eqex) == (0.0, 4, 250.5)
+    assert type(u.searcher.cfg.batch) is int
+    for bad in ("nosuch=1", "batch=0", "batch=2.5", "c_puct=-1", "root_symmetries=4", "rave_equiv"):
+        with pytest.raises(SystemExit):
+            engine("--search", bad)
 
 
 def test_info_lines_add_up(net):

@@ -106,6 +106,10 @@ def search_setting(text: str) -> tuple[str, float]:
         if number != int(number):
             raise argparse.ArgumentTypeError(f"{name}: must be a whole number, got {value}")
         number = int(number)
+    if name == "root_symmetries" and number not in (1, 8):
+        raise argparse.ArgumentTypeError(f"{name}: must be 1 or 8, got {value}")
+    if name in ("batch", "expand_threshold") and number < 1:
+        raise argparse.ArgumentTypeError(f"{name}: must be >= 1, got {value}")
     return name, number
 
 
