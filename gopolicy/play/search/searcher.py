@@ -68,7 +68,7 @@ class SearchConfig:
 
     * ``prior_eqex`` 500, ``even_eqex`` 20, ``rave_equiv`` 4,000, ``c_puct`` 0 (Pachi 12.90's
       tree: the prior as virtual wins, RAVE, no exploration term): against Pachi 12.90 at 500
-      playouts each, PACHIMODE_RESULT, against 2 of 10 for PUCT (``c_puct`` 2, no RAVE) and 1 of
+      playouts each, 6 of 10, against 2 of 10 for PUCT (``c_puct`` 2, no RAVE) and 1 of
       10 for PUCT with RAVE (data/results/trials_pachi1290). Pachi's own eqex for its DCNN is
       900-1,300; 500 was the first value tried. With PUCT, ``c_puct`` 2.0 had agreed with the
       professional's move on 15 of 40 tom9d positions at 400 playouts (0.5: 11, 1: 12, 3: 12, 4: 14).
