@@ -335,7 +335,10 @@ def test_network_count_reads_the_groups_the_rollouts_misread(net, game):
 
     score, dead = GNUGO_COUNTS[game]
     sgf = Path(__file__).resolve().parents[1] / "data/results" / game
-    fast = GtpEngine(SearchPlayer(Searcher(net, threads=1), playouts=100, count_playouts=0), log=io.StringIO())
+    # the policy's rollouts without the playout tactics (as in those games)
+    no_tactics = SearchConfig(playout_capture=0.0, playout_self_atari=0.0)
+    fast = GtpEngine(SearchPlayer(Searcher(net, threads=1, config=no_tactics), playouts=100, count_playouts=0),
+                     log=io.StringIO())
     assert fast.handle_line(f"loadsgf {sgf}").startswith("=")
     assert fast.handle_line("final_score").startswith("= B+")      # the misread that cost the games
     eng = GtpEngine(SearchPlayer(Searcher(net, threads=1), playouts=100), log=io.StringIO())
