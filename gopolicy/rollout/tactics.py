@@ -24,8 +24,8 @@ import numpy as np
 from numba import njit
 
 from gopolicy.numba_cache import ensure_fresh
-from gopolicy.rollout.incremental_board import COL, HEAD, LIBS, M_KO, M_LAST, NEXT, SIZE
-from gopolicy.rollout.move_features import libs_after
+from gopolicy.rollout.incremental_board import COL, HEAD, LIBS, M_LAST, NEXT, SIZE
+from gopolicy.rollout.move_features import is_candidate, libs_after
 
 ensure_fresh()
 
@@ -63,8 +63,9 @@ def string_liberty(S, nbr, h):
 
 
 @njit(cache=True, inline="always")
-def _add(out, nout, x, val, ci, ko):
-    if x < 0 or val[ci, x] == 0 or x == ko:
+def _add(out, nout, x, val, meta, c):
+    """Append candidate x to ``out`` unless it is there; returns the new count."""
+    if not is_candidate(val, meta, x, c):
         return nout
     for i in range(nout):
         if out[i] == x:
@@ -81,9 +82,7 @@ def local_atari_moves(S, meta, nbr, val, c, out):
     last = meta[M_LAST]
     if last < 0 or S[COL, last] == 0:
         return 0, False
-    ci = c - 1
     opp = 3 - c
-    ko = meta[M_KO]
     nout = 0
     forced = False
     for k in range(5):
@@ -94,18 +93,18 @@ def local_atari_moves(S, meta, nbr, val, c, out):
         if S[LIBS, h] != 1:
             continue
         if S[COL, h] == opp:
-            nout = _add(out, nout, string_liberty(S, nbr, h), val, ci, ko)
+            nout = _add(out, nout, string_liberty(S, nbr, h), val, meta, c)
             continue
         before = nout
         x = string_liberty(S, nbr, h)
-        if x >= 0 and val[ci, x] != 0 and x != ko and libs_after(S, meta, nbr, x, c, 3) >= 3:
-            nout = _add(out, nout, x, val, ci, ko)
+        if is_candidate(val, meta, x, c) and libs_after(S, meta, nbr, x, c, 3) >= 3:
+            nout = _add(out, nout, x, val, meta, c)
         y = h
         while True:                          # capture an attacker in atari
             for k2 in range(4):
                 z = nbr[y, k2]
                 if z >= 0 and S[COL, z] == opp and S[LIBS, S[HEAD, z]] == 1:
-                    nout = _add(out, nout, string_liberty(S, nbr, S[HEAD, z]), val, ci, ko)
+                    nout = _add(out, nout, string_liberty(S, nbr, S[HEAD, z]), val, meta, c)
             y = S[NEXT, y]
             if y == h:
                 break
