@@ -56,7 +56,7 @@ def timed(next_batch, seconds: float, batch: int, pids=lambda: []) -> tuple[floa
 
 def worker_pids(loader):
     feed = getattr(loader, "_feed", None)
-    return [w.pid for w in getattr(feed[1], "_workers", [])] if feed else []
+    return list(feed.pids) if feed else []
 
 
 def feature_rate(plan, seconds: float) -> float:

@@ -21,7 +21,7 @@ import numpy as np
 
 from gopolicy.corpus.batches import Batch, group_by_symmetry, on_accelerator, to_device
 from gopolicy.corpus.epoch_order import BlockOrder, FeistelPermutation, mix_key, slot_symmetries
-from gopolicy.corpus.feed_workers import make_loader, next_item, stop
+from gopolicy.corpus.feed_workers import Feed, make_loader, stop
 from gopolicy.corpus.packing import packed_size
 from gopolicy.corpus.shard_format import META_DTYPE, ShardError
 from gopolicy.corpus.shard_set import ShardSet
@@ -81,7 +81,7 @@ class ShardLoader:
         self._pending: dict[tuple, object] = {}  # same keys -> Future
         self._pool = None
         self.workers = int(workers)
-        self._feed = None        # (DataLoader, its iterator) while workers > 0
+        self._feed = None        # a feed_workers.Feed while workers > 0
 
     # -- order ------------------------------------------------------------
     def _permutation(self, epoch: int):
@@ -184,8 +184,8 @@ class ShardLoader:
             first = self.epoch * self.steps_per_epoch + self.step
             dl = make_loader(_StepBatches(self._clone(), grouped=on_accelerator(self.device)),
                              workers=self.workers, sampler=itertools.count(first))
-            self._feed = (dl, iter(dl))
-        item = next_item(self._feed[1], f"shard loader ({self.workers} workers)")
+            self._feed = Feed(dl, f"shard loader ({self.workers} workers)")
+        item = self._feed.next()
         self.step += 1
         if self.step >= self.steps_per_epoch:
             self.epoch += 1

@@ -30,7 +30,7 @@ import numpy as np
 
 from gopolicy.corpus import shard_format as sf
 from gopolicy.corpus.batches import Batch, group_by_symmetry, on_accelerator, to_device
-from gopolicy.corpus.feed_workers import FeedError, make_loader, next_item, stop
+from gopolicy.corpus.feed_workers import Feed, FeedError, make_loader, stop
 from gopolicy.corpus.packing import pack_planes, packed_size
 from gopolicy.corpus.sgf import parse_game, replay
 from gopolicy.corpus.sgf_sources import (
@@ -405,13 +405,13 @@ class SGFLoader:
             warm_up()  # compile (or load) the kernels once, before the workers fork
         ds = SGFStream(self.plan, self.cfg)
         dl = make_loader(_Iterable(ds), workers=self.workers, prefetch=4, in_order=False)
-        self._feed = (dl, iter(dl))
+        self._feed = Feed(dl, f"SGF stream ({self.workers} workers)")
 
     def next_host(self):
         if self._feed is None:
             self._start()
         try:
-            packed, meta, sym, info = next_item(self._feed[1], f"SGF stream ({self.workers} workers)")
+            packed, meta, sym, info = self._feed.next()
         except StopIteration:
             if self.cfg.epochs is not None:
                 raise
