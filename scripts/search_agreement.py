@@ -3,7 +3,7 @@ move, the network's move and the engine's rule (the network's move unless the mo
 visited one beats it by a margin in win rate) on the same held-out positions.
 
     python scripts/search_agreement.py ../shared/data/sgf/train/tom9d_train.tar.gz \\
-        [--positions 300] [--playouts 800] [--c-puct 2.0] [--margins 0.03 0.06 0.1 0.2]
+        [--positions 300] [--playouts 800] [--search prior_eqex=2000 ...] [--margins 0.03 0.06 0.1 0.2]
 
 One position per game (a move number drawn from 20 to 220, seeded), one thread, a
 fresh tree per position. Agreement is not strength, but a search whose choices agree
@@ -16,6 +16,8 @@ import sys
 import time
 
 import numpy as np
+
+from gopolicy.commands.gtp_cmd import search_setting
 
 
 def positions(paths, n: int, seed: int):
@@ -49,7 +51,8 @@ def main() -> int:
     ap.add_argument("sgf", nargs="+", help="SGF files, folders or archives (held out from training)")
     ap.add_argument("--positions", type=int, default=300)
     ap.add_argument("--playouts", type=int, default=800)
-    ap.add_argument("--c-puct", type=float, default=None)
+    ap.add_argument("--search", action="append", type=search_setting, default=[], metavar="NAME=VALUE",
+                    help="a SearchConfig field, as `gopolicy gtp --search` takes it (repeatable)")
     ap.add_argument("--margins", type=float, nargs="+", default=[0.03, 0.06, 0.1, 0.2])
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
@@ -59,7 +62,7 @@ def main() -> int:
     from gopolicy.progress import eta_seconds, format_duration
 
     pos, skipped = positions(args.sgf, args.positions, args.seed)
-    cfg = SearchConfig() if args.c_puct is None else SearchConfig(c_puct=args.c_puct)
+    cfg = SearchConfig(**dict(args.search))
     pol = NetworkPolicy(None, device="cpu", symmetries=cfg.root_symmetries)
     hits = {"network": 0, "most visited": 0, **{f"rule {m:g}": 0 for m in args.margins}}
     t0 = time.perf_counter()
@@ -74,7 +77,8 @@ def main() -> int:
             print(f"{i + 1}/{len(pos)} positions, {(i + 1) / el:.2f}/s, ETA "
                   f"{format_duration(eta_seconds(i + 1, len(pos), el))}", file=sys.stderr, flush=True)
     n = len(pos)
-    print(f"\n{n} positions from {', '.join(args.sgf)}; {args.playouts} playouts, c_puct {cfg.c_puct}, "
+    changed = " ".join(f"{k}={v:g}" for k, v in args.search) or "defaults"
+    print(f"\n{n} positions from {', '.join(args.sgf)}; {args.playouts} playouts, search {changed}, "
           f"{time.perf_counter() - t0:.0f} s; skipped: {skipped or 'none'}\n")
     print("| move played | agrees | % |\n|--|--:|--:|")
     for k, v in hits.items():

@@ -62,6 +62,9 @@ def _tie_break(b: Board) -> np.ndarray:
     return w
 
 
+PRIOR_TAPER_MOVES = 150     # moves over which prior_eqex tapers to prior_eqex_late
+
+
 @dataclass
 class SearchConfig:
     """The search's constants and what they rest on (AMD EPYC, this project's measurements).
@@ -109,9 +112,19 @@ class SearchConfig:
     keep_network_move: float = 0.1   # win-rate gap the most visited move needs to replace the network's (0: off)
     rave_equiv: float = 4000.0   # RAVE: AMAF blended into Q (tree.py's beta schedule); 0 = off
     prior_eqex: float = 500.0    # prior as virtual wins, prior_eqex * sqrt(P) (tree.py); 0 = off (PUCT)
+    prior_eqex_late: float = -1.0  # ... tapered linearly to this by move PRIOR_TAPER_MOVES (Pachi's); < 0: no taper
     even_eqex: float = 20.0      # ... with this many virtual simulations at 0.5 (only with prior_eqex)
     playout_capture: float = 0.9     # playout tactics (rollout/tactics.py): answer an atari at the last move
     playout_self_atari: float = 0.6  # ... refuse a self-atari of two stones or more
+
+    def prior_weight(self, move_number: int) -> float:
+        """``prior_eqex`` at a node ``move_number`` moves into the game: Pachi's
+        progressive prior (``uct/prior.c``: its network's weight falls from 1,300 to 900
+        by move 150, as its playouts are clueless early and the network has blind spots later)."""
+        late = self.prior_eqex_late
+        if late < 0 or move_number >= PRIOR_TAPER_MOVES:
+            return float(self.prior_eqex if late < 0 else late)
+        return float(self.prior_eqex + (late - self.prior_eqex) * move_number / PRIOR_TAPER_MOVES)
 
 
 @dataclass
@@ -330,7 +343,8 @@ class Searcher:
         node = self.root
         path: list[tuple[Node, int]] = []
         while node.terminal is None:
-            i = node.select(cfg.c_puct, cfg.fpu_reduction, cfg.rave_equiv, cfg.prior_eqex, cfg.even_eqex)
+            i = node.select(cfg.c_puct, cfg.fpu_reduction, cfg.rave_equiv, cfg.prior_weight(b.move_count),
+                            cfg.even_eqex)
             try:
                 b.play(int(node.moves[i]))
             except IllegalMove:     # positional superko: drop the edge
