@@ -78,3 +78,26 @@ def test_prior_as_virtual_experience_by_hand():
     assert node.select(0.0, 0.25, prior_eqex=100.0, even_eqex=20.0) == 1
     node.U[0] = 5.0          # (5 + 90) / 110 = 0.864
     assert node.select(0.0, 0.25, prior_eqex=100.0, even_eqex=20.0) == 0
+
+
+def test_progressive_prior_tapers_with_the_move_number(monkeypatch):
+    """Pachi's progressive prior: 1300 at move 0, 900 from move 150 on, linear between;
+    without prior_eqex_late the weight is flat. The tree walk asks for the weight at
+    each node's own move number (root move + depth)."""
+    cfg = SearchConfig(prior_eqex=1300, prior_eqex_late=900)
+    assert [cfg.prior_weight(m) for m in (0, 75, 150, 400)] == [1300.0, 1100.0, 900.0, 900.0]
+    assert SearchConfig(prior_eqex=500).prior_weight(75) == 500.0
+    seen = []
+    real = Node.select
+
+    def spy(self, c_puct, fpu, rave_equiv=0.0, prior_eqex=0.0, even_eqex=0.0):
+        seen.append(prior_eqex)
+        return real(self, c_puct, fpu, rave_equiv, prior_eqex, even_eqex)
+
+    monkeypatch.setattr(Node, "select", spy)
+    b = Board(19, 7.5, superko=True)
+    for mv in range(0, 60, 2):       # 30 moves in
+        b.play(mv)
+    Searcher(None, threads=1, config=SearchConfig(prior_eqex=1300, prior_eqex_late=900, expand_threshold=1),
+             seed=1).search(b, playouts=40)
+    assert seen and max(seen) == 1300 - 400 * 30 / 150 and min(seen) < max(seen)   # deeper nodes: later
