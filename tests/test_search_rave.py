@@ -81,12 +81,13 @@ def test_prior_as_virtual_experience_by_hand():
 
 
 def test_progressive_prior_tapers_with_the_move_number(monkeypatch):
-    """Pachi's progressive prior: 1300 at move 0, 900 from move 150 on, linear between;
-    without prior_eqex_late the weight is flat. The tree walk asks for the weight at
+    """Pachi's progressive prior (the default): 1300 at move 0, 900 from move 150 on, linear
+    between; with prior_eqex_late < 0 or equal to prior_eqex the weight is flat. The tree walk asks for the weight at
     each node's own move number (root move + depth)."""
     cfg = SearchConfig(prior_eqex=1300, prior_eqex_late=900)
     assert [cfg.prior_weight(m) for m in (0, 75, 150, 400)] == [1300.0, 1100.0, 900.0, 900.0]
-    assert SearchConfig(prior_eqex=500).prior_weight(75) == 500.0
+    assert SearchConfig(prior_eqex=500, prior_eqex_late=-1).prior_weight(75) == 500.0    # flat
+    assert SearchConfig(prior_eqex=500, prior_eqex_late=500).prior_weight(75) == 500.0   # ... as the CLI says it
     seen = []
     real = Node.select
 

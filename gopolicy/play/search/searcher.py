@@ -69,12 +69,15 @@ PRIOR_TAPER_MOVES = 150     # moves over which prior_eqex tapers to prior_eqex_l
 class SearchConfig:
     """The search's constants and what they rest on (AMD EPYC, this project's measurements).
 
-    * ``prior_eqex`` 500, ``even_eqex`` 20, ``rave_equiv`` 4,000, ``c_puct`` 0 (Pachi 12.90's
-      tree: the prior as virtual wins, RAVE, no exploration term): against Pachi 12.90 at 500
-      playouts each, 6 of 10, against 2 of 10 for PUCT (``c_puct`` 2, no RAVE) and 1 of
-      10 for PUCT with RAVE (data/results/trials_pachi1290). Pachi's own eqex for its DCNN is
-      900-1,300; 500 was the first value tried. With PUCT, ``c_puct`` 2.0 had agreed with the
-      professional's move on 15 of 40 tom9d positions at 400 playouts (0.5: 11, 1: 12, 3: 12, 4: 14).
+    * ``prior_eqex`` 1,300 tapering to ``prior_eqex_late`` 900 by move 150 (Pachi 12.90's
+      progressive DCNN prior): against the bare network at 500 playouts 8 of 20, where a flat
+      500 won 2 of 16 (Fisher p = 0.13); against Pachi 12.90 at 500 playouts each 5 of 10
+      (flat 500: 6 of 10). ``even_eqex`` 20, ``rave_equiv`` 4,000, ``c_puct`` 0 (Pachi's tree:
+      the prior as virtual wins, RAVE, no exploration term): against Pachi 12.90 at 500
+      playouts each, 6 of 10, against 2 of 10 for PUCT (``c_puct`` 2, no RAVE) and 1 of 10
+      for PUCT with RAVE (data/results/trials_pachi1290). With PUCT, ``c_puct`` 2.0 had agreed
+      with the professional's move on 15 of 40 tom9d positions at 400 playouts (0.5: 11, 1: 12,
+      3: 12, 4: 14).
     * ``fpu_reduction`` 0.25 (Leela Zero's; with ``prior_eqex``, for pass only): a flat
       ``node value - 0.1`` froze a node whose first rollout lost on its first edge (pass got
       649 of 653 visits).
@@ -111,8 +114,8 @@ class SearchConfig:
     max_reuse_moves: int = 8     # tree reuse across at most this many moves
     keep_network_move: float = 0.1   # win-rate gap the most visited move needs to replace the network's (0: off)
     rave_equiv: float = 4000.0   # RAVE: AMAF blended into Q (tree.py's beta schedule); 0 = off
-    prior_eqex: float = 500.0    # prior as virtual wins, prior_eqex * sqrt(P) (tree.py); 0 = off (PUCT)
-    prior_eqex_late: float = -1.0  # ... tapered linearly to this by move PRIOR_TAPER_MOVES (Pachi's); < 0: no taper
+    prior_eqex: float = 1300.0   # prior as virtual wins, prior_eqex * sqrt(P) (tree.py); 0 = off (PUCT)
+    prior_eqex_late: float = 900.0  # ... tapered linearly to this by move PRIOR_TAPER_MOVES (Pachi's); < 0: flat
     even_eqex: float = 20.0      # ... with this many virtual simulations at 0.5 (only with prior_eqex)
     playout_capture: float = 0.9     # playout tactics (rollout/tactics.py): answer an atari at the last move
     playout_self_atari: float = 0.6  # ... refuse a self-atari of two stones or more
