@@ -31,6 +31,17 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def _kill_then_expect_error(pid: int, next_batch, pattern: str) -> None:
+    """SIGKILL worker ``pid``; taking batches must fail with a FeedError matching
+    ``pattern`` within 30 s."""
+    t0 = time.time()
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(feed_workers.FeedError, match=pattern):
+        for _ in range(10_000):
+            next_batch()
+    assert time.time() - t0 < 30
+
+
 def test_shard_loader_workers_make_the_same_batches_and_resume(tmp_path):
     data = write_synthetic_shards(tmp_path / "s", train=3000, val=10, shard_size=700, num_planes=8)
     s = ShardSet(data, "train")
@@ -61,12 +72,7 @@ def test_a_dead_worker_is_a_clear_error_not_a_hang():
         pid = loader._feed.pids[0]
         # no async SIGCHLD exception from torch (it can strike inside a queue's lock and hang)
         assert getattr(signal.getsignal(signal.SIGCHLD), "__module__", "") != "torch.utils.data._utils.signal_handling"
-        t0 = time.time()
-        os.kill(pid, signal.SIGKILL)
-        with pytest.raises(feed_workers.FeedError, match=rf"SGF stream .*worker \(pid\(?s?\)? {pid}\)? .*exited"):
-            for _ in range(10_000):
-                loader.next_host()
-        assert time.time() - t0 < 30
+        _kill_then_expect_error(pid, loader.next_host, rf"SGF stream .*worker \(pid\(?s?\)? {pid}\)? .*exited")
     finally:
         loader.close()
 
@@ -109,12 +115,7 @@ def test_a_worker_killed_halfway_through_a_batch_is_an_error_not_a_hang():
     try:
         assert feed.next().size == 1 << 20
         time.sleep(1.0)
-        t0 = time.time()
-        os.kill(feed.pids[0], signal.SIGKILL)
-        with pytest.raises(feed_workers.FeedError, match=rf"big feed: DataLoader worker \(pid {feed.pids[0]}\) exited"):
-            for _ in range(1000):
-                feed.next()
-        assert time.time() - t0 < 30
+        _kill_then_expect_error(feed.pids[0], feed.next, rf"big feed: DataLoader worker \(pid {feed.pids[0]}\) exited")
     finally:
         feed.close()
 

@@ -134,7 +134,7 @@ class Feed:
                 break
             except queue.Empty:
                 waited += POLL_S
-            dead = [str(p) for p in self.pids if _ended(p)]
+            dead = self._dead()
             if dead:
                 self._broken = FeedError(f"{self.what}: DataLoader worker (pid {', '.join(dead)}) exited "
                                          "unexpectedly (see its traceback above, if any)")
@@ -147,13 +147,16 @@ class Feed:
             return value
         return self._translate(_reraise, value)
 
+    def _dead(self) -> list[str]:
+        return [str(p) for p in self.pids if _ended(p)]
+
     def _translate(self, fn, arg):
         try:
             return fn(arg)
         except (StopIteration, FeedError):
             raise
         except (ConnectionError, EOFError) as exc:   # it died while handing over a batch
-            dead = [str(p) for p in self.pids if _ended(p)]
+            dead = self._dead()
             raise FeedError(f"{self.what}: DataLoader worker (pid {', '.join(dead) or '?'}) exited unexpectedly "
                             f"while handing over a batch ({exc})") from exc
         except RuntimeError as exc:
